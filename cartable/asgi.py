@@ -1,0 +1,27 @@
+"""ASGI entry point: HTTP pages and the signalling WebSocket in one process."""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cartable.settings")
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+# Django must be set up before anything imports models.
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from cartable.live.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        # Browsers send their page's Origin: a WebSocket opened from another site is refused,
+        # so a page elsewhere cannot ride on a paired tablet's cookie.
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

@@ -1,0 +1,80 @@
+"""Demo data: one school, class, pupil, kit, loan and teacher. Idempotent."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from cartable.fleet.models import Kit, Loan
+from cartable.live.services import pairing_code_create
+from cartable.organisation.models import Pupil, RoleGrant, School, SchoolClass
+
+DEMO_UAI = "0783774D"  # a valid UAI (check letter D), used only for the demo school
+DEMO_TEACHER = "enseignant.demo"
+
+
+def school_year(today) -> str:
+    start = today.year if today.month >= 9 else today.year - 1
+    return f"{start}-{start + 1}"
+
+
+@dataclass
+class Demo:
+    loan: Loan
+    teacher_username: str
+    teacher_password: str
+    pairing_code: str
+
+
+@transaction.atomic
+def demo_setup() -> Demo:
+    today = timezone.localdate()
+    school, _ = School.objects.get_or_create(
+        uai=DEMO_UAI,
+        defaults={
+            "name": "Collège de démonstration",
+            "kind": School.Kind.COLLEGE,
+            "commune": "Mantes-la-Jolie",
+        },
+    )
+    school_class, _ = SchoolClass.objects.get_or_create(
+        school=school,
+        school_year=school_year(today),
+        name="5e B",
+        defaults={"level": SchoolClass.Level.CINQUIEME},
+    )
+    pupil, _ = Pupil.objects.get_or_create(display_name="Léa", school_class=school_class)
+    kit, _ = Kit.objects.get_or_create(code="DEMO-001", defaults={"generation": Kit.Generation.G3})
+    loan = Loan.objects.active(today).filter(kit=kit, pupil=pupil).first()
+    if loan is None:
+        loan = Loan.objects.create(
+            kit=kit,
+            pupil=pupil,
+            school_class=school_class,
+            starts_on=today - timedelta(days=7),
+            ends_on=today + timedelta(days=90),
+            place_kind=Loan.PlaceKind.HOSPITAL,
+        )
+    users = get_user_model()
+    teacher, _ = users.objects.get_or_create(
+        username=DEMO_TEACHER, defaults={"first_name": "Camille", "last_name": "Martin"}
+    )
+    # A fresh password at every run: the demo never ships a known password.
+    password = "-".join(secrets.token_hex(3) for _ in range(3))
+    teacher.set_password(password)
+    teacher.save(update_fields=["password"])
+    RoleGrant.objects.get_or_create(
+        user=teacher, role=RoleGrant.Role.TEACHER, school_class=school_class
+    )
+    issued = pairing_code_create(loan=loan, by=teacher)
+    return Demo(
+        loan=loan,
+        teacher_username=DEMO_TEACHER,
+        teacher_password=password,
+        pairing_code=issued.code,
+    )

@@ -1,0 +1,350 @@
+"""The signalling consumer: one WebSocket per participant per loan's live link.
+
+The server introduces the two sides, checks who may talk to whom, relays their WebRTC
+descriptions and candidates, and records attendance. Media never passes through here.
+
+Presence works across worker processes through the channel layer: a side that joins
+announces itself to the loan's group and the other side answers directly, so no shared
+in-process state is needed (the Redis layer carries it between workers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from cartable.fleet.models import Loan
+from cartable.fleet.services import credential_authenticate, credential_touch
+from cartable.organisation.access import Action, Actor, can
+
+from . import protocol, services
+from .events import loan_group
+from .models import LiveSession
+
+log = logging.getLogger("cartable.live")
+
+# Close codes (docs/protocol.md, "Closing").
+CLOSE_BAD_HANDSHAKE = 4400
+CLOSE_FORBIDDEN = 4403
+CLOSE_HELLO_TIMEOUT = 4408
+CLOSE_REPLACED = 4409
+CLOSE_REVOKED = 4410
+CLOSE_TOO_BIG = 4413
+CLOSE_TOO_MANY = 4429
+
+HELLO_TIMEOUT_S = 10
+MAX_STRIKES = 10  # invalid messages tolerated before the connection is closed
+
+
+def device_token(scope) -> str | None:
+    """A device credential from the Authorization header (kit agent) or the cookie (tablet)."""
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer":
+                return token.strip()
+    return scope.get("cookies", {}).get(settings.DEVICE_COOKIE_NAME)
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: int):
+        self.rate, self.capacity = rate, burst
+        self.tokens, self.stamp = float(burst), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    side: str | None = None
+    loan_id: int | None = None
+    session_id: int | None = None
+    attendance = None
+    peer_channel: str | None = None
+    greeted = False
+    device = None
+    user = None
+
+    # Connection ----------------------------------------------------------------------
+
+    async def connect(self):
+        self.loan_id = self.scope["url_route"]["kwargs"]["loan_id"]
+        self.side = await self._authorise()
+        if self.side is None:
+            # Refused at the handshake: the client sees HTTP 403 and learns nothing more.
+            log.info("live refused connection loan=%s", self.loan_id)
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        limits = settings.LIVE
+        self.bucket = TokenBucket(limits["RATE_PER_SECOND"], limits["RATE_BURST"])
+        self.strikes = 0
+        await self.accept()
+        self.hello_timer = asyncio.get_running_loop().call_later(
+            HELLO_TIMEOUT_S, lambda: asyncio.ensure_future(self._hello_timeout())
+        )
+
+    @database_sync_to_async
+    def _authorise(self) -> str | None:
+        wanted = self.scope["url_route"]["kwargs"]["side"]
+        if wanted not in protocol.SIDES:
+            return None
+        loan = Loan.objects.filter(pk=self.loan_id).first()
+        if loan is None or not loan.is_active():
+            return None
+        token = device_token(self.scope)
+        device = credential_authenticate(token) if token else None
+        user = self.scope.get("user")
+        if wanted == "pupil":
+            allowed = can(Actor(device=device), Action.LIVE_PUPIL, loan)
+        else:
+            # A pupil tablet's credential never opens the class side, even if a teacher is
+            # signed in on the same browser: the class side is the person or the kit.
+            if device is not None and device.kind != "class_station":
+                device = None
+            allowed = can(Actor(user=user, device=device), Action.LIVE_CLASS_STATION, loan)
+        if not allowed:
+            return None
+        self.device, self.user = device, user
+        if device is not None:
+            credential_touch(device)
+        return wanted
+
+    async def _hello_timeout(self):
+        if not self.greeted:
+            await self._fail("hello_required", "Send hello first.", CLOSE_HELLO_TIMEOUT)
+
+    async def disconnect(self, code):
+        if getattr(self, "hello_timer", None):
+            self.hello_timer.cancel()
+        if not self.greeted:
+            return
+        await self.channel_layer.group_discard(loan_group(self.loan_id), self.channel_name)
+        await self.channel_layer.group_send(
+            loan_group(self.loan_id),
+            {"type": "peer.bye", "side": self.side, "channel": self.channel_name},
+        )
+        await self._leave_session()
+
+    # Receiving from the client -------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
+        if size > settings.LIVE["MAX_MESSAGE_BYTES"]:
+            await self._fail("too_big", "The message is too large.", CLOSE_TOO_BIG)
+            return
+        if not self.bucket.take():
+            await self._fail("rate_limited", "Too many messages.", CLOSE_TOO_MANY)
+            return
+        if text_data is None:
+            await self._refuse("bad_message", "Messages are JSON text, not binary.")
+            return
+        try:
+            message = protocol.parse(text_data)
+        except protocol.ProtocolError as exc:
+            await self._refuse(exc.code, exc.message)
+            return
+        if not self.greeted and message.type != "hello":
+            await self._fail("hello_required", "Send hello first.", CLOSE_BAD_HANDSHAKE)
+            return
+        if self.side not in protocol.SENDERS[message.type]:
+            await self._refuse("not_allowed", f"The {self.side} side may not send this.")
+            return
+        await getattr(self, f"on_{message.type}")(message)
+
+    async def on_hello(self, message: protocol.Hello):
+        if self.greeted:
+            await self._refuse("bad_message", "Hello was already received.")
+            return
+        if message.version != protocol.PROTOCOL_VERSION:
+            await self._fail(
+                "unsupported_version",
+                f"This server speaks version {protocol.PROTOCOL_VERSION}.",
+                CLOSE_BAD_HANDSHAKE,
+            )
+            return
+        self.greeted = True
+        self.hello_timer.cancel()
+        info = await self._loan_info()
+        session = await database_sync_to_async(services.open_session)(self.loan_id)
+        await self.send_json(
+            {
+                "type": "welcome",
+                "version": protocol.PROTOCOL_VERSION,
+                "side": self.side,
+                "loan": self.loan_id,
+                "polite": self.side == "pupil",
+                "session": _session_json(session),
+                "ice_servers": ice_servers(),
+                **info,
+            }
+        )
+        if session is not None:
+            await self._join_session(session.pk)
+        await self.channel_layer.group_add(loan_group(self.loan_id), self.channel_name)
+        await self.channel_layer.group_send(
+            loan_group(self.loan_id),
+            {"type": "peer.hello", "side": self.side, "channel": self.channel_name},
+        )
+
+    async def on_start(self, message):
+        loan = await database_sync_to_async(Loan.objects.get)(pk=self.loan_id)
+        try:
+            session = await database_sync_to_async(services.session_start)(
+                loan=loan, by_user=self.user, by_device=self.device
+            )
+        except services.LiveError as exc:
+            await self._refuse(exc.code, exc.message)
+            return
+        # The session.started event reaches both sides; a start on an open session (a
+        # teacher coming back) has no event, so answer this side directly.
+        if self.session_id != session.pk:
+            await self._join_session(session.pk)
+            await self.send_json({"type": "session_started", "session": _session_json(session)})
+
+    async def on_end(self, message):
+        session = await database_sync_to_async(services.open_session)(self.loan_id)
+        if session is None:
+            await self._refuse("not_live", "No live session to end.")
+            return
+        await database_sync_to_async(services.session_end)(session=session)
+
+    async def on_leave(self, message):
+        await self.close(code=1000)
+
+    async def on_ping(self, message: protocol.Ping):
+        await self.send_json({"type": "pong", "id": message.id})
+
+    async def on_signal(self, message: protocol.Signal):
+        problem = message.check(self.side)
+        if problem:
+            await self._refuse("bad_message", problem)
+            return
+        await self._relay(message.model_dump(exclude_none=True))
+
+    async def on_media(self, message: protocol.Media):
+        await self._relay(message.model_dump())
+
+    async def _relay(self, payload: dict):
+        if self.session_id is None:
+            await self._refuse("not_live", "No live session: nothing is relayed.")
+            return
+        if self.peer_channel is None:
+            await self._refuse("no_peer", "The other side is not connected.")
+            return
+        await self.channel_layer.send(
+            self.peer_channel, {"type": "peer.relay", "from": self.side, "payload": payload}
+        )
+
+    # Messages from the channel layer -------------------------------------------------
+
+    async def peer_hello(self, event):
+        if event["channel"] == self.channel_name:
+            return
+        if event["side"] == self.side:
+            # The same side connected again (a second tab, a reloaded tablet): the newest
+            # connection wins, so a forgotten tab cannot hold the link.
+            await self._fail("replaced", "This side connected elsewhere.", CLOSE_REPLACED)
+            return
+        self.peer_channel = event["channel"]
+        await self.channel_layer.send(
+            event["channel"], {"type": "peer.here", "side": self.side, "channel": self.channel_name}
+        )
+        await self.send_json({"type": "peer_joined", "side": event["side"]})
+
+    async def peer_here(self, event):
+        if event["side"] == self.side:
+            return
+        self.peer_channel = event["channel"]
+        await self.send_json({"type": "peer_joined", "side": event["side"]})
+
+    async def peer_bye(self, event):
+        if event["channel"] == self.peer_channel:
+            self.peer_channel = None
+            await self.send_json({"type": "peer_left", "side": event["side"]})
+
+    async def peer_relay(self, event):
+        if self.session_id is None:
+            return
+        await self.send_json({**event["payload"], "from": event["from"]})
+
+    async def session_started(self, event):
+        if self.session_id == event["session_id"]:
+            return
+        await self._join_session(event["session_id"])
+        session = await database_sync_to_async(LiveSession.objects.get)(pk=event["session_id"])
+        await self.send_json({"type": "session_started", "session": _session_json(session)})
+
+    async def session_ended(self, event):
+        if self.session_id != event["session_id"]:
+            return
+        self.session_id = None
+        self.attendance = None  # closed by session_end itself
+        await self.send_json(
+            {"type": "session_ended", "session": event["session_id"], "reason": event["reason"]}
+        )
+
+    async def credential_revoked(self, event):
+        if self.device is not None and self.device.pk == event["credential_id"]:
+            await self._fail("revoked", "This device is no longer paired.", CLOSE_REVOKED)
+
+    # Helpers -------------------------------------------------------------------------
+
+    async def _join_session(self, session_id: int):
+        await self._leave_session()
+        self.session_id = session_id
+        session = await database_sync_to_async(LiveSession.objects.get)(pk=session_id)
+        self.attendance = await database_sync_to_async(services.attendance_join)(
+            session=session, side=self.side
+        )
+
+    async def _leave_session(self):
+        if self.attendance is not None:
+            await database_sync_to_async(services.attendance_leave)(attendance=self.attendance)
+            self.attendance = None
+        self.session_id = None
+
+    @database_sync_to_async
+    def _loan_info(self) -> dict:
+        loan = Loan.objects.select_related("pupil", "school_class").get(pk=self.loan_id)
+        if self.side == "class":
+            return {"peer_name": loan.pupil.display_name}
+        return {"peer_name": loan.school_class.name}
+
+    async def send_json(self, content: dict):
+        await self.send(text_data=json.dumps(content, separators=(",", ":")))
+
+    async def _refuse(self, code: str, message: str):
+        """Answer an invalid message with an error; close after too many."""
+        log.info("live refused message side=%s code=%s", self.side, code)
+        self.strikes += 1
+        await self.send_json(protocol.error(code, message))
+        if self.strikes >= MAX_STRIKES:
+            await self._fail("too_many_errors", "Too many invalid messages.", CLOSE_BAD_HANDSHAKE)
+
+    async def _fail(self, code: str, message: str, close_code: int):
+        log.info("live closing side=%s code=%s", self.side, code)
+        await self.send_json(protocol.error(code, message))
+        await self.close(code=close_code)
+
+
+def _session_json(session: LiveSession | None):
+    if session is None:
+        return None
+    return {"id": session.pk, "started_at": session.started_at.isoformat()}
+
+
+def ice_servers() -> list[dict]:
+    urls = settings.LIVE["STUN_URLS"]
+    return [{"urls": urls}] if urls else []

@@ -1,0 +1,102 @@
+"""Live sessions and who attended them: when, for how long. Never what was seen or said."""
+
+from django.conf import settings
+from django.db import models
+
+from cartable.fleet.models import DeviceCredential, Loan
+
+
+class LiveSession(models.Model):
+    class EndReason(models.TextChoices):
+        ENDED_BY_CLASS = "ended_by_class", "Terminée par la classe"
+        LOAN_ENDED = "loan_ended", "Fin de la mise à disposition"
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="live_sessions")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_by_device = models.ForeignKey(
+        DeviceCredential, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "séance en direct"
+        ordering = ["-started_at"]
+        constraints = [
+            # One live session at a time per loan, enforced by the database so two class
+            # stations pressing « Démarrer » at once cannot both win.
+            models.UniqueConstraint(
+                fields=["loan"],
+                condition=models.Q(ended_at__isnull=True),
+                name="one_open_session_per_loan",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Séance {self.pk} ({self.loan_id})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.ended_at is None
+
+
+class Attendance(models.Model):
+    """One participant's presence in a session: from when they joined to when they left."""
+
+    class Side(models.TextChoices):
+        CLASS = "class", "Classe"
+        PUPIL = "pupil", "Élève"
+
+    session = models.ForeignKey(LiveSession, on_delete=models.CASCADE, related_name="attendance")
+    side = models.CharField(max_length=10, choices=Side.choices)
+    joined_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "présence"
+        ordering = ["joined_at"]
+        indexes = [models.Index(fields=["session", "side"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_side_display()} {self.joined_at:%H:%M}"
+
+
+class PairingCode(models.Model):
+    """A one-time code that pairs a pupil tablet with a loan.
+
+    The code has two parts shown as one number: a 4-digit number that picks the code among
+    the live ones (unique while live), and a secret of at least 6 digits, stored hashed and
+    compared in constant time. Wrong secrets count against the code they were aimed at, so
+    the limit of wrong tries applies per code.
+    """
+
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="pairing_codes")
+    locator = models.CharField(max_length=4)
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    wrong_tries = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    dead_at = models.DateTimeField(null=True, blank=True)
+    credential = models.OneToOneField(
+        DeviceCredential, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "code d'appairage"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["locator"],
+                condition=models.Q(used_at__isnull=True, dead_at__isnull=True),
+                name="pairing_locator_unique_while_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Code d'appairage {self.pk} ({self.loan_id})"

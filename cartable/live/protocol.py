@@ -1,0 +1,149 @@
+"""Signalling messages, as specified in docs/protocol.md, validated with pydantic.
+
+Every client message is parsed here before the consumer acts on it; anything that does not
+match a schema is answered with an error and never forwarded.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+PROTOCOL_VERSION = 1
+SIDES = ("class", "pupil")
+# Labels of the media a side sends, by side. The class sends two cameras and its microphone
+# and receives the pupil's camera in the "pupil_camera" slot it offers.
+TRACK_LABELS = {
+    "class": {"board", "class", "audio", "pupil_camera"},
+    "pupil": set(),
+}
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Hello(_Message):
+    type: Literal["hello"]
+    version: int = Field(ge=1, le=1000)
+    client: str | None = Field(default=None, max_length=100)
+
+
+class Start(_Message):
+    type: Literal["start"]
+
+
+class End(_Message):
+    type: Literal["end"]
+
+
+class Leave(_Message):
+    type: Literal["leave"]
+
+
+class Ping(_Message):
+    type: Literal["ping"]
+    id: int | None = Field(default=None, ge=0, le=2**53)
+
+
+class SessionDescription(_Message):
+    type: Literal["offer", "answer", "rollback"]
+    sdp: str = Field(default="", max_length=60_000)
+
+
+class IceCandidate(_Message):
+    candidate: str = Field(max_length=1_000)
+    sdpMid: str | None = Field(default=None, max_length=32)  # noqa: N815 (WebRTC's name)
+    sdpMLineIndex: int | None = Field(default=None, ge=0, le=64)  # noqa: N815
+    usernameFragment: str | None = Field(default=None, max_length=256)  # noqa: N815
+
+
+class Signal(_Message):
+    """An SDP description or an ICE candidate for the other side, relayed untouched."""
+
+    type: Literal["signal"]
+    description: SessionDescription | None = None
+    candidate: IceCandidate | None = None
+    # mid -> label, sent by the class with its offers so the pupil knows which is which.
+    tracks: dict[Annotated[str, Field(max_length=32)], str] | None = Field(
+        default=None, max_length=16
+    )
+
+    def check(self, side: str) -> str | None:
+        """A protocol error for ``side`` sending this, or None."""
+        if (self.description is None) == (self.candidate is None):
+            return "A signal carries exactly one of description or candidate."
+        if self.tracks is not None:
+            allowed = TRACK_LABELS[side]
+            bad = sorted(set(self.tracks.values()) - allowed)
+            if bad:
+                return f"Unknown track label(s) for the {side} side: {', '.join(bad)}."
+        return None
+
+
+class Media(_Message):
+    """What a side is sending, for the other side to show (the pupil's camera is off...)."""
+
+    type: Literal["media"]
+    microphone: bool
+    camera: bool
+
+
+ClientMessage = Annotated[
+    Hello | Start | End | Leave | Ping | Signal | Media, Field(discriminator="type")
+]
+_adapter = TypeAdapter(ClientMessage)
+CLIENT_TYPES = ("hello", "start", "end", "leave", "ping", "signal", "media")
+# Which side may send which message, once the handshake is done.
+SENDERS = {
+    "hello": set(SIDES),
+    "start": {"class"},
+    "end": {"class"},
+    "leave": set(SIDES),
+    "ping": set(SIDES),
+    "signal": set(SIDES),
+    "media": set(SIDES),
+}
+SERVER_TYPES = (
+    "welcome",
+    "peer_joined",
+    "peer_left",
+    "session_started",
+    "session_ended",
+    "signal",
+    "media",
+    "pong",
+    "error",
+)
+
+
+class ProtocolError(Exception):
+    def __init__(self, code: str, message: str, close_code: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.close_code = close_code
+
+
+def parse(text: str):
+    """Parse one client message; raise ProtocolError with a precise code otherwise."""
+    try:
+        raw = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise ProtocolError("bad_json", "The message is not valid JSON.") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+        raise ProtocolError("bad_message", "A message is a JSON object with a string 'type'.")
+    if raw["type"] not in CLIENT_TYPES:
+        raise ProtocolError("unknown_type", "Unknown message type.")
+    try:
+        return _adapter.validate_python(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or "message"
+        raise ProtocolError("bad_message", f"Invalid field {where}: {first['msg']}.") from None
+
+
+def error(code: str, message: str) -> dict:
+    return {"type": "error", "code": code, "message": message}

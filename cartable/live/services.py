@@ -1,0 +1,209 @@
+"""Writes for live sessions, attendance and pairing. Keyword-only, atomic."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cartable.fleet.models import DeviceCredential, Loan
+from cartable.fleet.services import credential_issue, credential_revoke
+
+from .events import send_event
+from .models import Attendance, LiveSession, PairingCode
+
+log = logging.getLogger(__name__)
+
+
+class LiveError(Exception):
+    """A refused live action; ``code`` is the protocol error code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def open_session(loan_id: int) -> LiveSession | None:
+    return LiveSession.objects.filter(loan_id=loan_id, ended_at__isnull=True).first()
+
+
+@transaction.atomic
+def session_start(
+    *, loan: Loan, by_user=None, by_device: DeviceCredential | None = None
+) -> LiveSession:
+    """Start the loan's live session, or return the one already open."""
+    loan = Loan.objects.select_for_update().get(pk=loan.pk)
+    if not loan.is_active():
+        raise LiveError("loan_inactive", "Cette mise à disposition n'est pas en cours.")
+    existing = open_session(loan.pk)
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            session = LiveSession.objects.create(
+                loan=loan,
+                started_at=timezone.now(),
+                started_by=by_user if getattr(by_user, "is_authenticated", False) else None,
+                started_by_device=by_device,
+            )
+    except IntegrityError:
+        # Another class station won the race (the database keeps one open session).
+        return open_session(loan.pk)
+    send_event(loan.pk, "session.started", session_id=session.pk)
+    return session
+
+
+@transaction.atomic
+def session_end(*, session: LiveSession, reason: str = LiveSession.EndReason.ENDED_BY_CLASS):
+    session = LiveSession.objects.select_for_update().get(pk=session.pk)
+    if session.ended_at is not None:
+        return session
+    now = timezone.now()
+    session.ended_at = now
+    session.end_reason = reason
+    session.save(update_fields=["ended_at", "end_reason"])
+    Attendance.objects.filter(session=session, left_at__isnull=True).update(left_at=now)
+    send_event(session.loan_id, "session.ended", session_id=session.pk, reason=reason)
+    return session
+
+
+def attendance_join(*, session: LiveSession, side: str) -> Attendance:
+    return Attendance.objects.create(session=session, side=side, joined_at=timezone.now())
+
+
+def attendance_leave(*, attendance: Attendance) -> None:
+    # Only an open row is closed: session_end may have closed it already.
+    Attendance.objects.filter(pk=attendance.pk, left_at__isnull=True).update(left_at=timezone.now())
+
+
+# Pairing ---------------------------------------------------------------------------------
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    pairing: PairingCode
+    code: str  # locator + secret, digits only; shown once
+
+    @property
+    def display(self) -> str:
+        return f"{self.code[:4]} {self.code[4:7]} {self.code[7:]}"
+
+
+@transaction.atomic
+def pairing_code_create(*, loan: Loan, by=None) -> IssuedCode:
+    if not loan.is_active():
+        raise LiveError("loan_inactive", "Cette mise à disposition n'est pas en cours.")
+    now = timezone.now()
+    # Expired codes free their locator, so the 10,000 locators are never exhausted.
+    PairingCode.objects.filter(
+        expires_at__lte=now, used_at__isnull=True, dead_at__isnull=True
+    ).update(dead_at=now)
+    # One live code per loan: showing a new code kills the previous one.
+    PairingCode.objects.filter(loan=loan, used_at__isnull=True, dead_at__isnull=True).update(
+        dead_at=now
+    )
+    digits = settings.PAIRING["CODE_DIGITS"]
+    secret = "".join(secrets.choice("0123456789") for _ in range(digits))
+    for _ in range(50):
+        locator = f"{secrets.randbelow(10_000):04d}"
+        try:
+            with transaction.atomic():
+                pairing = PairingCode.objects.create(
+                    loan=loan,
+                    locator=locator,
+                    secret_hash=_hash_secret(secret),
+                    created_at=now,
+                    expires_at=now + timedelta(seconds=settings.PAIRING["VALID_SECONDS"]),
+                    created_by=by,
+                )
+            return IssuedCode(pairing=pairing, code=locator + secret)
+        except IntegrityError:
+            continue
+    raise LiveError("busy", "Trop de codes en cours ; réessayez dans une minute.")
+
+
+def normalise_code(raw: str) -> str:
+    return "".join(ch for ch in raw if not ch.isspace() and ch not in "-.")
+
+
+class PairingRefused(Exception):
+    """The code did not pair; ``reason`` is logged, the person sees one generic message."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def pairing_redeem(*, code: str, label: str = "") -> tuple[DeviceCredential, str]:
+    """Trade a pairing code for a pupil-tablet credential. Raises PairingRefused.
+
+    A wrong try is committed even though the redemption fails: the refusal is raised after
+    the transaction that counted it.
+    """
+    code = normalise_code(code)
+    digits = settings.PAIRING["CODE_DIGITS"]
+    if not code.isdigit() or len(code) != 4 + digits:
+        raise PairingRefused("malformed")
+    locator, secret = code[:4], code[4:]
+    now = timezone.now()
+    refusal = None
+    with transaction.atomic():
+        pairing = (
+            PairingCode.objects.select_for_update()
+            .select_related("loan")
+            .filter(locator=locator, used_at__isnull=True, dead_at__isnull=True)
+            .first()
+        )
+        if pairing is None:
+            refusal = "unknown"
+        elif pairing.expires_at <= now:
+            pairing.dead_at = now
+            pairing.save(update_fields=["dead_at"])
+            refusal = "expired"
+        elif not hmac.compare_digest(_hash_secret(secret), pairing.secret_hash):
+            pairing.wrong_tries += 1
+            fields = ["wrong_tries"]
+            if pairing.wrong_tries >= settings.PAIRING["MAX_WRONG_TRIES"]:
+                pairing.dead_at = now
+                fields.append("dead_at")
+            pairing.save(update_fields=fields)
+            refusal = "wrong_secret"
+        elif not pairing.loan.is_active():
+            pairing.dead_at = now
+            pairing.save(update_fields=["dead_at"])
+            refusal = "loan_inactive"
+        else:
+            credential, token = credential_issue(
+                kind=DeviceCredential.Kind.PUPIL_TABLET,
+                loan=pairing.loan,
+                label=label or "Tablette de l'élève",
+                by=pairing.created_by,
+            )
+            pairing.used_at = now
+            pairing.credential = credential
+            pairing.save(update_fields=["used_at", "credential"])
+    # Raised outside the transaction, so the counted wrong try is kept.
+    if refusal is not None:
+        raise PairingRefused(refusal)
+    return credential, token
+
+
+@transaction.atomic
+def paired_device_revoke(*, credential: DeviceCredential, by=None) -> DeviceCredential:
+    """Revoke a paired tablet and close its open signalling connection, if any."""
+    credential = credential_revoke(credential=credential, by=by)
+    if credential.loan_id is not None:
+        send_event(credential.loan_id, "credential.revoked", credential_id=credential.pk)
+    return credential

@@ -1,0 +1,199 @@
+// Pupil page: one tap to join, both class cameras, microphone and camera toggles.
+// The camera starts off; the microphone starts on.
+
+import { LiveLink } from './link.js';
+import { announce, attach, liveUrl, setToggle, stopAll } from './ui.js';
+
+const root = document.getElementById('pupil');
+const loanId = root.dataset.loan;
+const joinButton = document.getElementById('join');
+const leaveButton = document.getElementById('leave');
+const stage = document.getElementById('stage');
+const waiting = document.getElementById('waiting');
+const micButton = document.getElementById('mic');
+const cameraButton = document.getElementById('camera');
+const swapButton = document.getElementById('swap');
+const selfView = document.getElementById('self-view');
+const classAudio = document.getElementById('class-audio');
+const views = {
+  board: document.getElementById('board-video'),
+  class: document.getElementById('class-video'),
+};
+
+/** @type {LiveLink|null} */
+let link = null;
+let microphone = null;
+let camera = null;
+let micOn = true;
+let live = false;
+let classPresent = false;
+let large = 'board';
+
+function render() {
+  const joined = Boolean(link);
+  joinButton.hidden = joined;
+  leaveButton.hidden = !joined;
+  stage.hidden = !joined;
+  const connected = joined && live && classPresent;
+  waiting.hidden = !joined || connected;
+  root.dataset.state = !joined ? 'out' : connected ? 'live' : 'waiting';
+  setToggle(micButton, micOn && Boolean(microphone), micOn && microphone ? 'activé' : 'coupé');
+  setToggle(cameraButton, Boolean(camera), camera ? 'activée' : 'coupée');
+  selfView.hidden = !camera;
+  for (const [name, video] of Object.entries(views)) {
+    video.closest('figure').classList.toggle('large', name === large);
+    video.closest('figure').classList.toggle('small', name !== large);
+  }
+  const other = large === 'board' ? 'la caméra de la classe' : 'la caméra du tableau';
+  swapButton.setAttribute('aria-label', `Afficher ${other} en grand`);
+}
+
+function announceMedia() {
+  link?.announceMedia({ microphone: micOn && Boolean(microphone), camera: Boolean(camera) });
+}
+
+async function join() {
+  joinButton.disabled = true;
+  try {
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({
+        audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+      });
+      microphone = stream.getAudioTracks()[0];
+      micOn = true;
+    } catch {
+      microphone = null;
+      announce('Le micro n’est pas disponible. Tu peux quand même suivre la classe.');
+    }
+    link = new LiveLink({ url: liveUrl(loanId, 'pupil'), side: 'pupil' });
+    window.cartableLink = link; // a handle for diagnostics and tests; holds no secret
+    wire(link);
+    await link.setMicrophone(microphone);
+    await link.connect();
+  } catch {
+    stopAll([microphone]);
+    microphone = null;
+    link = null;
+    announce('Impossible de rejoindre la classe. Vérifie la connexion ou demande de l’aide.');
+  } finally {
+    joinButton.disabled = false;
+    render();
+  }
+}
+
+function wire(current) {
+  current.addEventListener('session', ({ detail }) => {
+    live = detail.live;
+    if (!live) clearViews();
+    if (detail.reason) {
+      announce('La séance est terminée.');
+      leave();
+      return;
+    }
+    announce(live && classPresent ? 'Tu es en classe !' : 'En attente de la classe…');
+    render();
+  });
+  current.addEventListener('peer', ({ detail }) => {
+    classPresent = detail.present;
+    if (!detail.present) clearViews();
+    announce(live && classPresent ? 'Tu es en classe !' : 'En attente de la classe…');
+    render();
+    if (detail.present) announceMedia();
+  });
+  current.addEventListener('track', ({ detail }) => {
+    if (detail.label === 'board' || detail.label === 'class') {
+      attach(views[detail.label], detail.track);
+    } else if (detail.label === 'audio') {
+      attach(classAudio, detail.track);
+    }
+  });
+  current.addEventListener('connection', ({ detail }) => {
+    if (detail.state === 'connected') announceMedia();
+  });
+  current.addEventListener('protocol-error', ({ detail }) => {
+    if (detail.code === 'revoked') announce('Cette tablette n’est plus reliée à la classe.');
+    if (detail.code === 'replaced') announce('La classe est ouverte sur un autre appareil.');
+  });
+  current.addEventListener('closed', () => {
+    if (link === current) {
+      link = null;
+      stopMedia();
+      render();
+    }
+  });
+}
+
+function clearViews() {
+  attach(views.board, null);
+  attach(views.class, null);
+  attach(classAudio, null);
+}
+
+function stopMedia() {
+  stopAll([microphone, camera]);
+  microphone = null;
+  camera = null;
+  attach(selfView, null);
+  clearViews();
+}
+
+function leave() {
+  const current = link;
+  link = null;
+  current?.leave();
+  stopMedia();
+  live = false;
+  classPresent = false;
+  render();
+}
+
+joinButton.addEventListener('click', join);
+leaveButton.addEventListener('click', () => {
+  leave();
+  announce('Tu as quitté la classe. Appuie sur « Rejoindre la classe » pour revenir.');
+});
+
+micButton.addEventListener('click', () => {
+  if (!microphone) return;
+  micOn = !micOn;
+  microphone.enabled = micOn;
+  announce(micOn ? 'Micro activé.' : 'Micro coupé.');
+  announceMedia();
+  render();
+});
+
+cameraButton.addEventListener('click', async () => {
+  cameraButton.disabled = true;
+  try {
+    if (camera) {
+      const old = camera;
+      camera = null;
+      await link?.setCamera(null);
+      old.stop(); // the camera light goes off: nothing is captured any more
+      attach(selfView, null);
+      announce('Caméra coupée. La classe ne te voit plus.');
+    } else {
+      const stream = await navigator.mediaDevices.getUserMedia({
+        video: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 } },
+      });
+      camera = stream.getVideoTracks()[0];
+      attach(selfView, camera);
+      await link?.setCamera(camera);
+      announce('Caméra activée. La classe te voit.');
+    }
+    announceMedia();
+  } catch {
+    announce('La caméra n’est pas disponible.');
+  } finally {
+    cameraButton.disabled = false;
+    render();
+  }
+});
+
+swapButton.addEventListener('click', () => {
+  large = large === 'board' ? 'class' : 'board';
+  announce(large === 'board' ? 'Le tableau est en grand.' : 'La classe est en grand.');
+  render();
+});
+
+render();

@@ -1,0 +1,203 @@
+// Class station page: pick cameras and microphone, start and end the session, see and
+// hear the pupil.
+
+import { LiveLink } from './link.js';
+import { announce, attach, liveUrl, stopAll } from './ui.js';
+
+const root = document.getElementById('station');
+const loanId = root.dataset.loan;
+const storageKey = 'cartable.station.devices';
+const selects = {
+  board: document.getElementById('board-camera'),
+  class: document.getElementById('class-camera'),
+  audio: document.getElementById('microphone'),
+};
+const startButton = document.getElementById('start');
+const endButton = document.getElementById('end');
+const pupilState = document.getElementById('pupil-state');
+const pupilVideo = document.getElementById('pupil-video');
+const pupilCameraOff = document.getElementById('pupil-camera-off');
+const pupilAudio = document.getElementById('pupil-audio');
+const previews = {
+  board: document.getElementById('board-preview'),
+  class: document.getElementById('class-preview'),
+};
+
+const link = new LiveLink({ url: liveUrl(loanId, 'class'), side: 'class' });
+window.cartableLink = link; // a handle for diagnostics and tests; holds no secret
+/** @type {{board: MediaStreamTrack|null, class: MediaStreamTrack|null, audio: MediaStreamTrack|null}} */
+let local = { board: null, class: null, audio: null };
+let pupilName = root.dataset.pupil;
+let pupilPresent = false;
+let live = false;
+
+function savedChoice() {
+  try {
+    return JSON.parse(localStorage.getItem(storageKey) || '{}');
+  } catch {
+    return {};
+  }
+}
+
+async function listDevices() {
+  const devices = await navigator.mediaDevices.enumerateDevices();
+  const saved = savedChoice();
+  const fill = (select, kind, fallbackIndex) => {
+    const options = devices.filter((d) => d.kind === kind);
+    select.replaceChildren(
+      ...options.map((device, index) => {
+        const option = document.createElement('option');
+        option.value = device.deviceId;
+        option.textContent =
+          device.label || (kind === 'audioinput' ? `Micro ${index + 1}` : `Caméra ${index + 1}`);
+        return option;
+      }),
+    );
+    const wanted = saved[select.id];
+    if (wanted && options.some((d) => d.deviceId === wanted)) select.value = wanted;
+    else if (options[fallbackIndex]) select.value = options[fallbackIndex].deviceId;
+  };
+  fill(selects.board, 'videoinput', 0);
+  fill(selects.class, 'videoinput', 1);
+  fill(selects.audio, 'audioinput', 0);
+}
+
+function saveChoice() {
+  const choice = {};
+  for (const select of Object.values(selects)) choice[select.id] = select.value;
+  localStorage.setItem(storageKey, JSON.stringify(choice));
+}
+
+async function camera(deviceId) {
+  const stream = await navigator.mediaDevices.getUserMedia({
+    video: deviceId
+      ? { deviceId: { exact: deviceId }, width: { ideal: 1280 }, height: { ideal: 720 } }
+      : true,
+  });
+  const [track] = stream.getVideoTracks();
+  return track;
+}
+
+async function acquireMedia() {
+  const boardId = selects.board.value;
+  const classId = selects.class.value;
+  const board = await camera(boardId);
+  board.contentHint = 'detail'; // text on the board must stay sharp
+  // With a single camera (a laptop trying the demo), both views share it.
+  const klass = classId && classId !== boardId ? await camera(classId) : board.clone();
+  klass.contentHint = 'motion';
+  const audioStream = await navigator.mediaDevices.getUserMedia({
+    audio: selects.audio.value
+      ? { deviceId: { exact: selects.audio.value }, echoCancellation: true, noiseSuppression: true }
+      : true,
+  });
+  return { board, class: klass, audio: audioStream.getAudioTracks()[0] };
+}
+
+function releaseMedia() {
+  stopAll(Object.values(local));
+  local = { board: null, class: null, audio: null };
+  link.clearLocal();
+  attach(previews.board, null);
+  attach(previews.class, null);
+}
+
+function render() {
+  startButton.hidden = live && Boolean(local.board);
+  startButton.textContent = live ? 'Reprendre la séance' : 'Démarrer la séance';
+  endButton.hidden = !live;
+  for (const select of Object.values(selects)) select.disabled = live && Boolean(local.board);
+  root.dataset.state = live ? 'live' : 'idle';
+  if (!pupilPresent) {
+    pupilState.textContent = `${pupilName} n'est pas connecté·e.`;
+    root.dataset.pupil = 'absent';
+  } else if (!live) {
+    pupilState.textContent = `${pupilName} attend le début de la séance.`;
+    root.dataset.pupil = 'waiting';
+  } else {
+    pupilState.textContent = `${pupilName} est connecté·e.`;
+    root.dataset.pupil = 'connected';
+  }
+}
+
+startButton.addEventListener('click', async () => {
+  startButton.disabled = true;
+  try {
+    saveChoice();
+    if (!local.board) {
+      announce('Ouverture des caméras…');
+      local = await acquireMedia();
+      attach(previews.board, local.board);
+      attach(previews.class, local.class);
+      await listDevices(); // labels are known once the browser has granted access
+      for (const label of ['board', 'class', 'audio']) await link.setLocalTrack(label, local[label]);
+    }
+    link.start();
+  } catch (err) {
+    announce(`Impossible d'ouvrir les caméras ou le micro : ${err.message}`);
+  } finally {
+    startButton.disabled = false;
+    render();
+  }
+});
+
+endButton.addEventListener('click', () => {
+  link.end();
+});
+
+link.addEventListener('welcome', ({ detail }) => {
+  pupilName = detail.peerName || pupilName;
+  announce(detail.session ? 'Une séance est en cours.' : 'Prêt. La séance n’a pas commencé.');
+});
+link.addEventListener('session', ({ detail }) => {
+  const wasLive = live;
+  live = detail.live;
+  if (wasLive && !live) {
+    releaseMedia();
+    attach(pupilVideo, null);
+    attach(pupilAudio, null);
+    announce('Séance terminée.');
+  } else if (live && !wasLive) {
+    announce('Séance démarrée.');
+  }
+  render();
+});
+link.addEventListener('peer', ({ detail }) => {
+  pupilPresent = detail.present;
+  if (!detail.present) {
+    showPupilCamera(false);
+    announce(`${pupilName} s'est déconnecté·e.`);
+  } else {
+    announce(live ? `${pupilName} a rejoint la séance.` : `${pupilName} est en attente.`);
+  }
+  render();
+});
+link.addEventListener('track', ({ detail }) => {
+  if (detail.label === 'pupil_camera') attach(pupilVideo, detail.track);
+  if (detail.label === 'audio') attach(pupilAudio, detail.track);
+});
+link.addEventListener('media', ({ detail }) => {
+  showPupilCamera(detail.camera);
+  document.getElementById('pupil-mic').textContent = detail.microphone
+    ? 'Micro de l’élève : activé'
+    : 'Micro de l’élève : coupé';
+});
+link.addEventListener('protocol-error', ({ detail }) => {
+  if (detail.code === 'replaced') announce('Ce poste a été ouvert ailleurs.');
+  else if (detail.code === 'loan_inactive') announce('Cette mise à disposition n’est pas en cours.');
+});
+link.addEventListener('closed', () => {
+  pupilPresent = false;
+  render();
+  announce('Connexion au serveur perdue. Rechargez la page.');
+});
+
+function showPupilCamera(on) {
+  pupilVideo.hidden = !on;
+  pupilCameraOff.hidden = on;
+  root.dataset.pupilCamera = on ? 'on' : 'off';
+}
+
+await listDevices().catch(() => {});
+render();
+link.connect().catch(() => announce('Accès refusé à cette séance.'));

@@ -1,0 +1,15 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from cartable.live import views as live_views
+
+urlpatterns = [
+    path("", live_views.home, name="home"),
+    path(
+        "connexion/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("cartable.live.urls")),
+]

@@ -1,0 +1,151 @@
+"""Shared fixtures: a loan with its school, class, pupil and kit; people; a real server.
+
+The people follow one pattern (after healthchecks' BaseTestCase): ``teacher`` teaches the
+loan's class, ``other_teacher`` teaches another class, ``outsider`` holds no role.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from cartable.fleet.models import Kit, Loan
+from cartable.fleet.services import credential_issue
+from cartable.live.services import pairing_code_create, pairing_redeem
+from cartable.organisation.models import Pupil, RoleGrant, School, SchoolClass
+
+PASSWORD = "correct-horse-battery-staple"  # noqa: S105 (test-only password)
+
+
+@pytest.fixture
+def make_loan(db):
+    counter = iter(range(1, 10_000))
+
+    def make(*, starts_in_days: int = -1, ends_in_days: int = 30, ended: bool = False) -> Loan:
+        n = next(counter)
+        digits = f"{750_0000 + n:07d}"
+        from cartable.organisation.validators import uai_check_letter
+
+        school = School.objects.create(
+            uai=digits + uai_check_letter(digits), name=f"École {n}", kind=School.Kind.ELEMENTAIRE
+        )
+        klass = SchoolClass.objects.create(
+            school=school, name=f"CM1 {n}", level=SchoolClass.Level.CM1, school_year="2026-2027"
+        )
+        pupil = Pupil.objects.create(display_name=f"Élève {n}", school_class=klass)
+        kit = Kit.objects.create(code=f"KIT-{n:04d}")
+        today = timezone.localdate()
+        return Loan.objects.create(
+            kit=kit,
+            pupil=pupil,
+            school_class=klass,
+            starts_on=today + timedelta(days=starts_in_days),
+            ends_on=today + timedelta(days=ends_in_days),
+            ended_at=timezone.now() if ended else None,
+        )
+
+    return make
+
+
+@pytest.fixture
+def loan(make_loan) -> Loan:
+    return make_loan()
+
+
+def make_user(username: str):
+    return get_user_model().objects.create_user(username=username, password=PASSWORD)
+
+
+@pytest.fixture
+def teacher(loan):
+    user = make_user("prof")
+    RoleGrant.objects.create(user=user, role=RoleGrant.Role.TEACHER, school_class=loan.school_class)
+    return user
+
+
+@pytest.fixture
+def other_teacher(make_loan):
+    other = make_loan()
+    user = make_user("autre.prof")
+    RoleGrant.objects.create(
+        user=user, role=RoleGrant.Role.TEACHER, school_class=other.school_class
+    )
+    return user
+
+
+@pytest.fixture
+def outsider(db):
+    return make_user("intrus")
+
+
+@pytest.fixture
+def pupil_token(loan, teacher) -> str:
+    """A paired pupil tablet's credential token for ``loan``."""
+    issued = pairing_code_create(loan=loan, by=teacher)
+    _, token = pairing_redeem(code=issued.code)
+    return token
+
+
+@pytest.fixture
+def station_token(loan) -> str:
+    """The kit's own class-station credential token."""
+    _, token = credential_issue(kind="class_station", kit=loan.kit)
+    return token
+
+
+class LiveServer:
+    """The real ASGI application on a real socket (uvicorn), in a background thread."""
+
+    def __init__(self):
+        import uvicorn
+
+        from cartable.asgi import application
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        self.sock = sock
+        config = uvicorn.Config(
+            application, lifespan="off", log_level="warning", ws="websockets-sansio"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        asyncio.run(self.server.serve(sockets=[self.sock]))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def asgi_server(transactional_db):
+    server = LiveServer().start()
+    yield server
+    server.stop()

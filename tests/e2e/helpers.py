@@ -1,0 +1,76 @@
+"""Steps a person takes, written once for the browser tests."""
+
+from __future__ import annotations
+
+from cartable.live.services import pairing_code_create
+
+from ..conftest import PASSWORD
+from .conftest import BOARD_CAMERA_INDEX, CLASS_CAMERA_INDEX
+
+
+def sign_in(page, server, user, next_path: str = "/"):
+    page.goto(f"{server.url}/connexion/?next={next_path}")
+    page.get_by_label("Identifiant").fill(user.username)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+
+
+def open_station(page, server, teacher, loan):
+    sign_in(page, server, teacher, f"/station/{loan.pk}/")
+    page.wait_for_function("window.cartableLink && window.cartableLink.ws")
+    page.locator("summary").click()
+    options = page.locator("#board-camera option")
+    page.select_option("#board-camera", index=BOARD_CAMERA_INDEX)
+    if options.count() > CLASS_CAMERA_INDEX:
+        page.select_option("#class-camera", index=CLASS_CAMERA_INDEX)
+    return page
+
+
+def pair_tablet(page, server, loan, by):
+    issued = pairing_code_create(loan=loan, by=by)
+    page.goto(f"{server.url}/appairer/")
+    page.get_by_label("Code d'appairage").fill(issued.display)
+    page.get_by_role("button", name="Appairer cette tablette").click()
+    page.wait_for_url(f"{server.url}/eleve/")
+    return page
+
+
+# Reading what a page receives, through the link's peer connection.
+INBOUND_VIDEO = """
+async () => {
+  const link = window.cartableLink;
+  if (!link || !link.pc) return {};
+  const stats = await link.pc.getStats();
+  const byMid = {};
+  stats.forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') byMid[s.mid] = s.framesDecoded || 0;
+  });
+  const out = {};
+  for (const t of link.pc.getTransceivers()) {
+    const label = link.labelOf(t);
+    if (label && t.mid in byMid) out[label] = byMid[t.mid];
+  }
+  return out;
+}
+"""
+
+INBOUND_AUDIO = """
+async () => {
+  const link = window.cartableLink;
+  if (!link || !link.pc) return 0;
+  const stats = await link.pc.getStats();
+  let samples = 0;
+  stats.forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'audio') samples += s.totalSamplesReceived || 0;
+  });
+  return samples;
+}
+"""
+
+
+def frames(page) -> dict:
+    return page.evaluate(INBOUND_VIDEO)
+
+
+def audio_samples(page) -> int:
+    return page.evaluate(INBOUND_AUDIO)
