@@ -100,3 +100,50 @@ def orm_beside_playwright():
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         yield
+
+
+class WorkerProcess:
+    """``cartable serve`` as its own process, on the test database and channel layer."""
+
+    def __init__(self, port: int):
+        import subprocess
+        import sys
+
+        from django.db import connection
+
+        settings_dict = connection.settings_dict
+        env = dict(os.environ)
+        env["DATABASE_URL"] = (
+            f"postgres://{settings_dict['USER'] or 'root'}@/{settings_dict['NAME']}"
+            f"?host={settings_dict['HOST'] or '/var/run/postgresql'}"
+        )
+        env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "cartable.cli", "serve", "--port", str(port)], env=env
+        )
+
+    def wait_ready(self, timeout: float = 15.0):
+        import socket
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.05)
+        raise RuntimeError(f"worker on port {self.port} did not start")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -49,7 +49,9 @@ function render() {
 }
 
 function announceMedia() {
-  link?.announceMedia({ microphone: micOn && Boolean(microphone), camera: Boolean(camera) });
+  // Only while the class is there: the server relays nothing outside a live session.
+  if (!link || !live || !classPresent) return;
+  link.announceMedia({ microphone: micOn && Boolean(microphone), camera: Boolean(camera) });
 }
 
 async function join() {
@@ -70,6 +72,9 @@ async function join() {
     wire(link);
     await link.setMicrophone(microphone);
     await link.connect();
+    render();
+    // The join button disappears: keep the keyboard focus in the lesson.
+    stage.focus();
   } catch {
     stopAll([microphone]);
     microphone = null;
@@ -92,6 +97,7 @@ function wire(current) {
     }
     announce(live && classPresent ? 'Tu es en classe !' : 'En attente de la classe…');
     render();
+    announceMedia();
   });
   current.addEventListener('peer', ({ detail }) => {
     classPresent = detail.present;
@@ -150,6 +156,7 @@ function leave() {
 joinButton.addEventListener('click', join);
 leaveButton.addEventListener('click', () => {
   leave();
+  joinButton.focus();
   announce('Tu as quitté la classe. Appuie sur « Rejoindre la classe » pour revenir.');
 });
 
@@ -162,8 +169,12 @@ micButton.addEventListener('click', () => {
   render();
 });
 
+let cameraBusy = false;
 cameraButton.addEventListener('click', async () => {
-  cameraButton.disabled = true;
+  // A busy flag, not `disabled`: disabling the focused button would drop the focus.
+  if (cameraBusy) return;
+  cameraBusy = true;
+  cameraButton.setAttribute('aria-busy', 'true');
   try {
     if (camera) {
       const old = camera;
@@ -185,7 +196,8 @@ cameraButton.addEventListener('click', async () => {
   } catch {
     announce('La caméra n’est pas disponible.');
   } finally {
-    cameraButton.disabled = false;
+    cameraBusy = false;
+    cameraButton.removeAttribute('aria-busy');
     render();
   }
 });

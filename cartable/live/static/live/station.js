@@ -133,6 +133,8 @@ startButton.addEventListener('click', async () => {
       for (const label of ['board', 'class', 'audio']) await link.setLocalTrack(label, local[label]);
     }
     link.start();
+    // The start button disappears: keep the keyboard focus on the pupil's state.
+    pupilState.focus();
   } catch (err) {
     announce(`Impossible d'ouvrir les caméras ou le micro : ${err.message}`);
   } finally {
@@ -151,6 +153,7 @@ link.addEventListener('welcome', ({ detail }) => {
 });
 link.addEventListener('session', ({ detail }) => {
   const wasLive = live;
+  const endHadFocus = document.activeElement === endButton;
   live = detail.live;
   if (wasLive && !live) {
     releaseMedia();
@@ -161,6 +164,8 @@ link.addEventListener('session', ({ detail }) => {
     announce('Séance démarrée.');
   }
   render();
+  // The end button disappears: give the focus to the button that starts a new session.
+  if (endHadFocus) startButton.focus();
 });
 link.addEventListener('peer', ({ detail }) => {
   pupilPresent = detail.present;
