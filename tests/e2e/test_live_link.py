@@ -140,3 +140,26 @@ def test_end_of_session_stops_everything_and_records_attendance(
     assert set(rows) == {"class", "pupil"}
     for row in rows.values():
         assert session.started_at <= row.joined_at <= row.left_at <= session.ended_at
+
+
+def test_either_side_leaves_and_comes_back(asgi_server, new_page, loan, teacher):
+    station = open_station(new_page(), asgi_server, teacher, loan)
+    pupil = pair_tablet(new_page(), asgi_server, loan, teacher)
+    station.get_by_role("button", name="Démarrer la séance").click()
+    pupil.get_by_role("button", name="Rejoindre la classe").click()
+    assert rising(pupil, "board")
+
+    # The pupil leaves, the class station sees it, the pupil comes back.
+    pupil.get_by_role("button", name="Quitter").click()
+    station.locator("#station[data-pupil=absent]").wait_for(state="attached")
+    pupil.get_by_role("button", name="Rejoindre la classe").click()
+    station.locator("#station[data-pupil=connected]").wait_for(state="attached")
+    assert rising(pupil, "board")
+    assert rising(pupil, "class")
+
+    # The class tablet reloads its page: the session is still on; the teacher resumes it.
+    station.reload()
+    station.get_by_role("button", name="Reprendre la séance").click()
+    assert rising(pupil, "board")
+    assert rising(pupil, "class")
+    assert LiveSession.objects.filter(loan=loan).count() == 1
