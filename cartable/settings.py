@@ -177,6 +177,15 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The cache holds rate-limit counters: shared through Redis when workers are several,
+# so a limit applies to the platform, not to each process.
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -233,14 +242,22 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
 DEVICE_COOKIE_SECURE = PRODUCTION
 
+
 # Live link.
+def env_positive(name: str, default: int) -> int:
+    value = env_int(name, default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name}: must be a positive integer, got {value}")
+    return value
+
+
 LIVE = {
     # ICE servers handed to browsers; none are needed on loopback.
     "STUN_URLS": env_list("STUN_URLS", []),
     # Limits on one signalling connection (see docs/protocol.md).
-    "MAX_MESSAGE_BYTES": env_int("LIVE_MAX_MESSAGE_BYTES", 64 * 1024),
-    "RATE_PER_SECOND": env_int("LIVE_RATE_PER_SECOND", 20),
-    "RATE_BURST": env_int("LIVE_RATE_BURST", 60),
+    "MAX_MESSAGE_BYTES": env_positive("LIVE_MAX_MESSAGE_BYTES", 64 * 1024),
+    "RATE_PER_SECOND": env_positive("LIVE_RATE_PER_SECOND", 20),
+    "RATE_BURST": env_positive("LIVE_RATE_BURST", 60),
 }
 PAIRING = {
     "CODE_DIGITS": 6,

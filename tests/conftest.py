@@ -24,6 +24,15 @@ from cartable.organisation.models import Pupil, RoleGrant, School, SchoolClass
 PASSWORD = "correct-horse-battery-staple"  # noqa: S105 (test-only password)
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate-limit counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def make_loan(db):
     counter = iter(range(1, 10_000))
