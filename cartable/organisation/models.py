@@ -1,13 +1,72 @@
-"""Schools, classes, pupils, and who holds which role over them.
+"""Académies, départements, schools, classes, pupils, and who holds which role over them.
 
 A pupil is a display name in a class: nothing else about the child is needed, so nothing
 else is stored (no surname, no birth date, never a reason for absence).
+
+Académies and départements are reference data: they are loaded from a CSV file shipped
+with the package (``data/academies.csv``, see ``services.academies_load``), never written
+into the code, so a change of the administrative map is a data change.
 """
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 
 from .validators import validate_uai
+
+
+class Academy(models.Model):
+    class Zone(models.TextChoices):
+        A = "A", "Zone A"
+        B = "B", "Zone B"
+        C = "C", "Zone C"
+        CORSE = "Corse", "Corse"
+        OVERSEAS = "outre-mer", "Outre-mer"
+
+    # The ministry's two-character code ("01" Paris, "25" Versailles, "70" Normandie).
+    code = models.CharField(
+        "code",
+        max_length=2,
+        unique=True,
+        validators=[RegexValidator(r"^[0-9]{2}$", "Le code d'académie a deux chiffres.")],
+    )
+    name = models.CharField("nom", max_length=80)
+    zone = models.CharField("zone de vacances", max_length=10, choices=Zone.choices)
+
+    class Meta:
+        verbose_name = "académie"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Department(models.Model):
+    # The INSEE code as a string: "01", "78", "2A", "974" (never a number: "2A" and the
+    # leading zero of "01" must survive). Codes 970-989 are allowed so that overseas
+    # collectivities (975, 977, 978…) can be added through the académies file, as data.
+    code = models.CharField(
+        "code INSEE",
+        max_length=3,
+        unique=True,
+        validators=[
+            RegexValidator(
+                r"^(0[1-9]|[1-8][0-9]|9[0-5]|2A|2B|9[78][0-9])$",
+                "Code de département INSEE attendu (01, 2A, 974…).",
+            )
+        ],
+    )
+    name = models.CharField("nom", max_length=80, blank=True)
+    academy = models.ForeignKey(
+        Academy, on_delete=models.PROTECT, related_name="departments", verbose_name="académie"
+    )
+
+    class Meta:
+        verbose_name = "département"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}".strip()
 
 
 class School(models.Model):
@@ -27,6 +86,26 @@ class School(models.Model):
     name = models.CharField("nom", max_length=200)
     kind = models.CharField("type", max_length=20, choices=Kind.choices, default=Kind.OTHER)
     commune = models.CharField("commune", max_length=120, blank=True)
+    # Nullable because schools also come from outside the directory (the demo, tests, a
+    # school entered by hand before its département is known); every school imported
+    # from the directory has one.
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="schools",
+        verbose_name="département",
+    )
+    postcode = models.CharField(
+        "code postal",
+        max_length=5,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9]{5}$", "Un code postal a cinq chiffres.")],
+    )
+    # From the directory's "etat": OUVERT and A FERMER are open; FERME and A OUVRIR are not.
+    is_open = models.BooleanField("ouvert", default=True)
+    updated_on = models.DateField("mis à jour dans l'annuaire le", null=True, blank=True)
 
     class Meta:
         verbose_name = "établissement"
