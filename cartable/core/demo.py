@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from cartable.fleet.models import Kit, Loan
 from cartable.live.services import pairing_code_create
-from cartable.organisation.models import Pupil, RoleGrant, School, SchoolClass
+from cartable.organisation.models import Department, Pupil, RoleGrant, School, SchoolClass
 
 DEMO_UAI = "0783774D"  # a valid UAI (check letter D), used only for the demo school
 DEMO_TEACHER = "enseignant.demo"
@@ -40,6 +40,9 @@ def demo_setup() -> Demo:
             "name": "Collège de démonstration",
             "kind": School.Kind.COLLEGE,
             "commune": "Mantes-la-Jolie",
+            "postcode": "78200",
+            # The académies and départements are loaded by a migration.
+            "department": Department.objects.filter(code="78").first(),
         },
     )
     school_class, _ = SchoolClass.objects.get_or_create(
