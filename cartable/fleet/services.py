@@ -33,7 +33,10 @@ def credential_authenticate(token: str | None) -> DeviceCredential | None:
     if not token or len(token) > 200 or "." not in token:
         return None
     pk, _, secret = token.partition(".")
-    if not pk.isdigit():
+    # ASCII digits only: str.isdigit() also accepts "²" and other Unicode digits, which int()
+    # then rejects with ValueError, so a forged cookie or header crashed every page and the
+    # WebSocket handshake with a 500 instead of being refused.
+    if not (pk.isascii() and pk.isdigit()):
         return None
     credential = DeviceCredential.objects.select_related("loan", "kit").filter(pk=int(pk)).first()
     # Hash the secret even when the id is unknown, so timing does not tell ids apart.

@@ -11,6 +11,7 @@ in-process state is needed (the Redis layer carries it between workers).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -19,7 +20,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from cartable.fleet.models import Loan
+from cartable.fleet.models import DeviceCredential, Loan
 from cartable.fleet.services import credential_authenticate, credential_touch
 from cartable.organisation.access import Action, Actor, can
 
@@ -74,10 +75,29 @@ class LiveConsumer(AsyncWebsocketConsumer):
     attendance = None
     peer_channel: str | None = None
     greeted = False
+    closing = False  # this side closed the socket; only the disconnect is handled now
     device = None
     user = None
 
     # Connection ----------------------------------------------------------------------
+
+    async def dispatch(self, message):
+        # Once this side has closed, a client message already queued behind the one that
+        # closed (a flood, an oversize message) or a peer event must not be acted on: the
+        # server refuses any send after the close (RuntimeError), which killed the consumer
+        # before disconnect() ran, so the peer never heard peer_left and attendance stayed
+        # open. The disconnect itself still runs the cleanup.
+        if self.closing and message["type"] != "websocket.disconnect":
+            return
+        await super().dispatch(message)
+
+    async def close(self, code=None, reason=None):
+        if self.closing:
+            return  # a second close (the hello timer firing late) is refused by the server
+        self.closing = True
+        # The client may already be gone: ASGI servers then raise an OSError subclass.
+        with contextlib.suppress(OSError):
+            await super().close(code=code, reason=reason)
 
     async def connect(self):
         self.loan_id = self.scope["url_route"]["kwargs"]["loan_id"]
@@ -176,6 +196,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         self.greeted = True
         self.hello_timer.cancel()
+        # A tablet revoked between its handshake and its hello was not in the loan's group
+        # yet, so the revocation event missed it: check again before welcoming it.
+        if self.device is not None and await self._device_revoked():
+            await self._fail("revoked", "This device is no longer paired.", CLOSE_REVOKED)
+            return
         info = await self._loan_info()
         session = await database_sync_to_async(services.open_session)(self.loan_id)
         await self.send_json(
@@ -316,6 +341,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.session_id = None
 
     @database_sync_to_async
+    def _device_revoked(self) -> bool:
+        return DeviceCredential.objects.filter(pk=self.device.pk, revoked_at__isnull=False).exists()
+
+    @database_sync_to_async
     def _loan_info(self) -> dict:
         loan = Loan.objects.select_related("pupil", "school_class").get(pk=self.loan_id)
         if self.side == "class":
@@ -323,7 +352,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         return {"peer_name": loan.school_class.name}
 
     async def send_json(self, content: dict):
-        await self.send(text_data=json.dumps(content, separators=(",", ":")))
+        if self.closing:
+            return  # the hello timer may fire after a close; nothing may follow the close
+        # The client may have gone while a peer event was being handled (ASGI servers raise
+        # an OSError subclass): its disconnect is queued and runs the cleanup, which an
+        # escaping exception would have skipped.
+        with contextlib.suppress(OSError):
+            await self.send(text_data=json.dumps(content, separators=(",", ":")))
 
     async def _refuse(self, code: str, message: str):
         """Answer an invalid message with an error; close after too many."""

@@ -131,7 +131,10 @@ def parse(text: str):
     """Parse one client message; raise ProtocolError with a precise code otherwise."""
     try:
         raw = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):
+        # ValueError, not only JSONDecodeError: an integer longer than Python's conversion
+        # limit (4300 digits) raises a plain ValueError, which crashed the consumer and
+        # dropped the connection without its cleanup (no peer_left, attendance left open).
         raise ProtocolError("bad_json", "The message is not valid JSON.") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
         raise ProtocolError("bad_message", "A message is a JSON object with a string 'type'.")

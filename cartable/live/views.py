@@ -158,7 +158,8 @@ def pairing_manage(request: HttpRequest, loan_id: int) -> HttpResponse:
         elif action == "revoke":
             raw_id = request.POST.get("credential", "")
             credential = DeviceCredential.objects.filter(
-                pk=int(raw_id) if raw_id.isdigit() else 0,
+                # isascii too: "²".isdigit() is true but int("²") raises (a 500, not a 404).
+                pk=int(raw_id) if raw_id.isascii() and raw_id.isdigit() else 0,
                 loan=loan,
                 kind=DeviceCredential.Kind.PUPIL_TABLET,
             ).first()

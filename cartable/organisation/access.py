@@ -58,16 +58,31 @@ def can(actor: Actor, action: Action, loan: Loan) -> bool:
 
 def loans_for(actor: Actor, action: Action):
     """The loans on which ``actor`` may do ``action`` (a scoped queryset)."""
+    from django.db.models import Q
+
     from cartable.fleet.models import Loan
 
     from .models import RoleGrant
 
     loans = Loan.objects.all()
-    if action in (Action.LIVE_CLASS_STATION, Action.PAIRING_MANAGE) and actor.is_person:
-        classes = RoleGrant.objects.filter(user=actor.user, role=RoleGrant.Role.TEACHER).values(
-            "school_class_id"
-        )
-        return loans.filter(school_class_id__in=classes)
+    if action in (Action.LIVE_CLASS_STATION, Action.PAIRING_MANAGE):
+        scope = Q(pk__in=[])
+        if actor.is_person:
+            classes = RoleGrant.objects.filter(user=actor.user, role=RoleGrant.Role.TEACHER).values(
+                "school_class_id"
+            )
+            scope |= Q(school_class_id__in=classes)
+        # A kit's class station runs the class side of the kit's loans, as can() allows;
+        # without this the station (alone or beside a signed-in person) listed none of them.
+        device = actor.device
+        if (
+            action is Action.LIVE_CLASS_STATION
+            and device is not None
+            and not device.is_revoked
+            and device.kind == "class_station"
+        ):
+            scope |= Q(kit_id=device.kit_id)
+        return loans.filter(scope)
     if action is Action.LIVE_PUPIL and actor.device is not None and not actor.device.is_revoked:
         return loans.filter(pk=actor.device.loan_id)
     return loans.none()
