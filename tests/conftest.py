@@ -129,6 +129,11 @@ class LiveServer:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
+        # Each server runs its own event loop; a channel layer is bound to the loop that
+        # first used it, so each server starts with fresh channel-layer clients.
+        from channels.layers import channel_layers
+
+        channel_layers.backends.clear()
         asyncio.run(self.server.serve(sockets=[self.sock]))
 
     @property

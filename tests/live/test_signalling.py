@@ -14,7 +14,6 @@ import logging
 from datetime import timedelta
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from websockets.exceptions import ConnectionClosed
@@ -612,15 +611,6 @@ def test_a_reloaded_tablet_replaces_its_old_connection(links, loan, teacher, pup
     new.expect("signal", description=OFFER)
 
 
-@pytest.mark.xfail(
-    bool(django_settings.REDIS_URL),
-    strict=True,
-    reason=(
-        "settings.py gives channels_redis no socket_timeout: redis-py 8 then times reads out "
-        "after 5 s, as long as channels_redis's BZPOPMIN wait, so every consumer idle for "
-        "5 s dies (redis.exceptions.TimeoutError) without its cleanup (channels_redis#422)"
-    ),
-)
 def test_an_idle_connection_stays_open(links, loan, teacher, pupil_token):
     klass, pupil = live_session(links, loan, teacher, pupil_token)
     pupil.expect_nothing(wait=6.0)  # a pupil listening quietly, longer than 5 s
