@@ -201,6 +201,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.device is not None and await self._device_revoked():
             await self._fail("revoked", "This device is no longer paired.", CLOSE_REVOKED)
             return
+        # Join the loan's group before reading the session, so a session started meanwhile
+        # is not missed: its event is handled after this welcome.
+        await self.channel_layer.group_add(loan_group(self.loan_id), self.channel_name)
         info = await self._loan_info()
         session = await database_sync_to_async(services.open_session)(self.loan_id)
         await self.send_json(
@@ -217,7 +220,6 @@ class LiveConsumer(AsyncWebsocketConsumer):
         )
         if session is not None:
             await self._join_session(session.pk)
-        await self.channel_layer.group_add(loan_group(self.loan_id), self.channel_name)
         await self.channel_layer.group_send(
             loan_group(self.loan_id),
             {"type": "peer.hello", "side": self.side, "channel": self.channel_name},
@@ -230,18 +232,18 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 loan=loan, by_user=self.user, by_device=self.device
             )
         except services.LiveError as exc:
-            await self._refuse(exc.code, exc.message)
+            await self._refuse(exc.code, exc.message, strike=False)
             return
-        # The session.started event reaches both sides; a start on an open session (a
-        # teacher coming back) has no event, so answer this side directly.
+        # The session.started event reaches the other side; this side is answered directly,
+        # also when the session was already open (a teacher coming back), which has no event.
         if self.session_id != session.pk:
             await self._join_session(session.pk)
-            await self.send_json({"type": "session_started", "session": _session_json(session)})
+        await self.send_json({"type": "session_started", "session": _session_json(session)})
 
     async def on_end(self, message):
         session = await database_sync_to_async(services.open_session)(self.loan_id)
         if session is None:
-            await self._refuse("not_live", "No live session to end.")
+            await self._refuse("not_live", "No live session to end.", strike=False)
             return
         await database_sync_to_async(services.session_end)(session=session)
 
@@ -263,10 +265,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def _relay(self, payload: dict):
         if self.session_id is None:
-            await self._refuse("not_live", "No live session: nothing is relayed.")
+            await self._refuse("not_live", "No live session: nothing is relayed.", strike=False)
             return
         if self.peer_channel is None:
-            await self._refuse("no_peer", "The other side is not connected.")
+            await self._refuse("no_peer", "The other side is not connected.", strike=False)
             return
         await self.channel_layer.send(
             self.peer_channel, {"type": "peer.relay", "from": self.side, "payload": payload}
@@ -360,10 +362,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
         with contextlib.suppress(OSError):
             await self.send(text_data=json.dumps(content, separators=(",", ":")))
 
-    async def _refuse(self, code: str, message: str):
-        """Answer an invalid message with an error; close after too many."""
+    async def _refuse(self, code: str, message: str, *, strike: bool = True):
+        """Answer a refused message with an error; close after too many invalid ones.
+
+        A refusal that a correct client can meet in a race (the session ended or the peer
+        left while its message was on the way) is no strike against it.
+        """
         log.info("live refused message side=%s code=%s", self.side, code)
-        self.strikes += 1
+        if strike:
+            self.strikes += 1
         await self.send_json(protocol.error(code, message))
         if self.strikes >= MAX_STRIKES:
             await self._fail("too_many_errors", "Too many invalid messages.", CLOSE_BAD_HANDSHAKE)
@@ -372,6 +379,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         log.info("live closing side=%s code=%s", self.side, code)
         await self.send_json(protocol.error(code, message))
         await self.close(code=close_code)
+
+
+class RefusingConsumer(AsyncWebsocketConsumer):
+    """Refuses a WebSocket on any path that is not a live link."""
+
+    async def connect(self):
+        await self.close(code=CLOSE_FORBIDDEN)
 
 
 def _session_json(session: LiveSession | None):

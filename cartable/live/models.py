@@ -9,7 +9,7 @@ from cartable.fleet.models import DeviceCredential, Loan
 class LiveSession(models.Model):
     class EndReason(models.TextChoices):
         ENDED_BY_CLASS = "ended_by_class", "Terminée par la classe"
-        LOAN_ENDED = "loan_ended", "Fin de la mise à disposition"
+        ABANDONED = "abandoned", "Abandonnée (plus personne connecté)"
 
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="live_sessions")
     started_at = models.DateTimeField()

@@ -22,7 +22,8 @@ TRACK_LABELS = {
 
 
 class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: "1" is not a version and "yes" is not a boolean.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Hello(_Message):

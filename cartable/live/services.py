@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from cartable.fleet.models import DeviceCredential, Loan
@@ -31,8 +32,29 @@ class LiveError(Exception):
         self.message = message
 
 
+# A session nobody has attended for this long was abandoned (the class tablet was switched
+# off rather than « Terminer la séance » pressed): it is ended at its last presence, so
+# lesson durations stay true and the next lesson starts afresh.
+ABANDONED_AFTER = timedelta(minutes=30)
+
+
 def open_session(loan_id: int) -> LiveSession | None:
-    return LiveSession.objects.filter(loan_id=loan_id, ended_at__isnull=True).first()
+    session = LiveSession.objects.filter(loan_id=loan_id, ended_at__isnull=True).first()
+    if session is None:
+        return None
+    attendance = session.attendance.all()
+    if attendance.filter(left_at__isnull=True).exists():
+        return session
+    last_seen = attendance.aggregate(last=Max("left_at"))["last"] or session.started_at
+    if timezone.now() - last_seen < ABANDONED_AFTER:
+        return session
+    with transaction.atomic():
+        ended = LiveSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
+            ended_at=last_seen, end_reason=LiveSession.EndReason.ABANDONED
+        )
+    if ended:
+        log.info("live session abandoned session=%s", session.pk)
+    return None
 
 
 @transaction.atomic
@@ -42,7 +64,7 @@ def session_start(
     """Start the loan's live session, or return the one already open."""
     loan = Loan.objects.select_for_update().get(pk=loan.pk)
     if not loan.is_active():
-        raise LiveError("loan_inactive", "Cette mise à disposition n'est pas en cours.")
+        raise LiveError("loan_inactive", "This loan is not running today.")
     existing = open_session(loan.pk)
     if existing is not None:
         return existing
@@ -88,7 +110,9 @@ def attendance_leave(*, attendance: Attendance) -> None:
 
 
 def _hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+    # Keyed with the server's secret: six digits hashed alone would be found at once by
+    # anyone reading the database.
+    return hmac.new(settings.SECRET_KEY.encode(), secret.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -659,9 +659,12 @@ def test_leave_message_closes_the_connection(links, loan, teacher, pupil_token):
 
 def test_start_is_idempotent(links, loan, teacher, pupil_token):
     klass, pupil = live_session(links, loan, teacher, pupil_token)
+    session = LiveSession.objects.get(loan=loan)
     klass.send("start")
+    # The class is answered with the same session; the pupil hears nothing new.
+    answer = klass.expect("session_started")
+    assert answer["session"]["id"] == session.pk
     klass.send("media", microphone=True, camera=True)
-    # No error and no second session_started, on either side.
     pupil.expect("media", microphone=True, camera=True)
     klass.roundtrip()
     assert not klass.pending
@@ -678,8 +681,9 @@ def test_class_coming_back_resumes_the_open_session(links, loan, teacher):
     again = links.open(loan.pk, "class", user=teacher)
     assert again.hello()["session"] == session
     again.send("start")
+    assert again.expect("session_started")["session"] == session  # the same session
     again.roundtrip()
-    assert not again.pending  # already in it: nothing to announce
+    assert not again.pending
     assert LiveSession.objects.filter(loan=loan).count() == 1
 
 
@@ -702,3 +706,23 @@ def test_only_one_open_session_per_loan(loan, teacher):
     second = services.session_start(loan=loan, by_user=teacher)
     assert second != first
     assert LiveSession.objects.filter(loan=loan, ended_at__isnull=True).get() == second
+
+
+def test_an_abandoned_session_is_ended_at_its_last_presence(links, loan, teacher, pupil_token):
+    import time_machine
+
+    klass, pupil = live_session(links, loan, teacher, pupil_token)
+    klass.close()
+    pupil.close()
+    wait_until(lambda: not Attendance.objects.filter(left_at__isnull=True).exists())
+    last = Attendance.objects.order_by("-left_at").first().left_at
+    with time_machine.travel(timezone.now() + services.ABANDONED_AFTER, tick=False):
+        assert services.open_session(loan.pk) is None
+    session = LiveSession.objects.get(loan=loan)
+    assert session.end_reason == LiveSession.EndReason.ABANDONED
+    assert session.ended_at == last
+
+
+def test_a_path_that_is_no_live_link_is_refused(links, loan):
+    assert links.refused_path("/ws/live/abc/class/") == 403
+    assert links.refused_path("/ws/nothing/") == 403

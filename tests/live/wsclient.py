@@ -166,9 +166,11 @@ class Links:
     def url(self, loan_id, side: str) -> str:
         return f"{self.server.ws_url}/ws/live/{loan_id}/{side}/"
 
-    def _connect(self, loan_id, side, *, origin=None, user=None, device=None, bearer=None):
+    def _connect(
+        self, loan_id, side, *, origin=None, user=None, device=None, bearer=None, path=None
+    ):
         connecting = connect(
-            self.url(loan_id, side),
+            f"{self.server.ws_url}{path}" if path else self.url(loan_id, side),
             origin=origin or self.server.url,
             additional_headers=handshake_headers(user=user, device=device, bearer=bearer),
             open_timeout=WAIT,
@@ -190,6 +192,14 @@ class Links:
         except InvalidStatus as exc:
             return exc.response.status_code
         pytest.fail(f"the {side} side of loan {loan_id} was accepted")
+
+    def refused_path(self, path: str) -> int:
+        """A handshake on ``path`` is refused: the HTTP status the server answered."""
+        try:
+            self._connect(None, None, path=path)
+        except InvalidStatus as exc:
+            return exc.response.status_code
+        pytest.fail(f"{path} was accepted")
 
     def close_all(self) -> None:
         self.stack.close()
