@@ -131,6 +131,9 @@ export class LiveLink extends EventTarget {
         this.emit('session', { live: this.sessionLive });
         break;
       case 'peer_joined':
+        // A new connection of the other side (it reloaded, or replaced an older tab):
+        // whatever was negotiated with the old one is gone, so start afresh.
+        this.closePeer();
         this.peerPresent = true;
         this.emit('peer', { present: true });
         this.maybeStartPeer();
