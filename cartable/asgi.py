@@ -13,6 +13,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from cartable.accounts.websocket import SecondFactorGuard  # noqa: E402
 from cartable.live.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -21,7 +22,8 @@ application = ProtocolTypeRouter(
         # Browsers send their page's Origin: a WebSocket opened from another site is refused,
         # so a page elsewhere cannot ride on a paired tablet's cookie.
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            # A session still waiting for its second factor is anonymous here too.
+            AuthMiddlewareStack(SecondFactorGuard(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

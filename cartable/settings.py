@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -103,6 +105,11 @@ INSTALLED_APPS = [
     "cartable.organisation",
     "cartable.fleet",
     "cartable.live",
+    # accounts (see the "Accounts" block below): sign-in, attempt limits, OIDC, TOTP.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "cartable.accounts",
 ]
 
 MIDDLEWARE = [
@@ -113,8 +120,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # accounts: which second factor verified this session, then "enter your code first".
+    "django_otp.middleware.OTPMiddleware",
+    "cartable.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # accounts: last, as django-axes asks, so it turns a lockout into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cartable.urls"
@@ -171,7 +183,14 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+            "CONFIG": {
+                # redis-py 8 times reads out after 5 s, the length of channels_redis's own
+                # blocking read: an idle connection (a pupil waiting for the class) would
+                # crash (channels_redis issue 422). Give reads more than that.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "capacity": 1500,
+                "expiry": 30,
+            },
         }
     }
 else:
@@ -179,9 +198,19 @@ else:
 
 # The cache holds rate-limit counters: shared through Redis when workers are several,
 # so a limit applies to the platform, not to each process.
-if REDIS_URL:
+# The cache gets its own Redis database: clearing a cache flushes its whole database, which
+# must never take the channel layer's messages with it.
+REDIS_CACHE_URL = env("REDIS_CACHE_URL")
+if REDIS_URL and not REDIS_CACHE_URL:
+    _redis = urlsplit(REDIS_URL)
+    _db = int(_redis.path.strip("/") or 0)
+    REDIS_CACHE_URL = urlunsplit(_redis._replace(path=f"/{_db + 1}"))
+if REDIS_CACHE_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_CACHE_URL,
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -254,6 +283,16 @@ def env_positive(name: str, default: int) -> int:
 LIVE = {
     # ICE servers handed to browsers; none are needed on loopback.
     "STUN_URLS": env_list("STUN_URLS", []),
+    # The TURN relay (coturn with use-auth-secret): its URLs, e.g.
+    # "turn:turn.example.org:3478?transport=udp,turns:turn.example.org:443?transport=tcp",
+    # the secret shared with coturn, and how long a credential lives (it is handed out
+    # only inside a live session; a school half-day by default).
+    "TURN_URLS": env_list("TURN_URLS", []),
+    "TURN_SECRET": env("TURN_SECRET", "") or "",
+    "TURN_TTL_SECONDS": env_positive("TURN_TTL_SECONDS", 4 * 3600),
+    # "relay" makes both sides send media only through the TURN relay: the family and the
+    # school then never learn each other's network addresses.
+    "ICE_TRANSPORT_POLICY": env("LIVE_ICE_TRANSPORT_POLICY", "all"),
     # Limits on one signalling connection (see docs/protocol.md).
     "MAX_MESSAGE_BYTES": env_positive("LIVE_MAX_MESSAGE_BYTES", 64 * 1024),
     "RATE_PER_SECOND": env_positive("LIVE_RATE_PER_SECOND", 20),
@@ -264,8 +303,127 @@ PAIRING = {
     "VALID_SECONDS": 600,
     "MAX_WRONG_TRIES": 5,
 }
+if LIVE["ICE_TRANSPORT_POLICY"] not in ("all", "relay"):
+    raise ImproperlyConfigured("LIVE_ICE_TRANSPORT_POLICY: expected 'all' or 'relay'")
+if LIVE["ICE_TRANSPORT_POLICY"] == "relay" and not LIVE["TURN_URLS"]:
+    raise ImproperlyConfigured("LIVE_ICE_TRANSPORT_POLICY: 'relay' needs TURN_URLS")
+if LIVE["TURN_URLS"] and not LIVE["TURN_SECRET"]:
+    raise ImproperlyConfigured("TURN_SECRET: required when TURN_URLS is set (or TURN_SECRET_FILE)")
 DEVICE_COOKIE_NAME = "cartable_device"
 DEVICE_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+# --- Accounts (cartable/accounts) -------------------------------------------------------
+# People sign in with their email address and password; too many failures lock the
+# account from that address for a while (django-axes); a forgotten password is reset by
+# email; OpenID Connect (the ministry's sign-in services) is offered when configured; staff
+# add a TOTP code (django-otp). The apps and middleware are in the lists above.
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: a locked-out person is refused before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "cartable.accounts.backends.EmailBackend",
+    "cartable.accounts.backends.OidcBackend",
+]
+
+# Attempt limits: failures are counted per account and address together, so one person
+# mistyping does not lock a whole school behind one NAT address, and someone guessing
+# cannot lock a colleague out from elsewhere. The counters live in the cache (Redis when
+# REDIS_URL is set, shared by the workers), not in a table of addresses and names.
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = env_positive("SIGN_IN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_positive("SIGN_IN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "cartable.accounts.backends.axes_username"
+AXES_LOCKOUT_CALLABLE = "cartable.accounts.views.lockout"  # a French page, HTTP 429
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False  # no start-up banner; failures and lockouts are still logged
+# uvicorn already puts the client's address in REMOTE_ADDR behind the trusted proxy
+# (proxy_headers in production), so axes reads it there rather than from headers.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+if not REDIS_URL:
+    # axes warns that a per-process cache cannot be shared; without REDIS_URL there is
+    # exactly one process (`cartable serve --workers 2` refuses to start), so it is shared.
+    SILENCED_SYSTEM_CHECKS = ["axes.W001"]
+
+# Password reset by email: Django's own views; links are valid one day.
+PASSWORD_RESET_TIMEOUT = 24 * 3600
+EMAIL_HOST = env("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_positive("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT != 465)
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
+    if EMAIL_USE_TLS and EMAIL_USE_SSL:
+        raise ImproperlyConfigured("EMAIL_USE_SSL: cannot be on together with EMAIL_USE_TLS")
+    EMAIL_TIMEOUT = env_positive("EMAIL_TIMEOUT", 10)
+elif PRODUCTION:
+    raise ImproperlyConfigured("EMAIL_HOST: required in production (password reset emails)")
+else:
+    # The embedded default prints emails on the console (the tests use Django's outbox).
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "")
+if not DEFAULT_FROM_EMAIL:
+    if PRODUCTION:
+        raise ImproperlyConfigured("DEFAULT_FROM_EMAIL: required in production")
+    DEFAULT_FROM_EMAIL = "Cartable connecté <ne-pas-repondre@localhost>"
+
+
+def env_url(name: str, default: str = "") -> str:
+    value = env(name, default) or ""
+    if value and not value.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(f"{name}: expected an http(s) URL, got {value!r}")
+    if value and PRODUCTION and not value.startswith("https://"):
+        raise ImproperlyConfigured(f"{name}: must be an https:// URL in production")
+    return value.rstrip("/") if name == "OIDC_ISSUER" else value
+
+
+# OpenID Connect (mozilla-django-oidc). Off unless OIDC_CLIENT_ID is set; then either
+# OIDC_ISSUER (the endpoints are discovered) or the four endpoints must be given. People
+# are matched by verified email to existing accounts; no account is ever created here.
+OIDC_ISSUER = env_url("OIDC_ISSUER")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_url("OIDC_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = env_url("OIDC_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = env_url("OIDC_USERINFO_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = env_url("OIDC_JWKS_ENDPOINT")
+OIDC_RP_CLIENT_ID = env("OIDC_CLIENT_ID", "") or ""
+OIDC_RP_CLIENT_SECRET = env("OIDC_CLIENT_SECRET", "") or ""
+OIDC_RP_SIGN_ALGO = env("OIDC_SIGN_ALGO", "RS256") or "RS256"
+OIDC_BUTTON_LABEL = env("OIDC_BUTTON_LABEL", "") or "Se connecter avec mon compte académique"
+_oidc_endpoints = {
+    "OIDC_AUTHORIZATION_ENDPOINT": OIDC_OP_AUTHORIZATION_ENDPOINT,
+    "OIDC_TOKEN_ENDPOINT": OIDC_OP_TOKEN_ENDPOINT,
+    "OIDC_USERINFO_ENDPOINT": OIDC_OP_USER_ENDPOINT,
+    "OIDC_JWKS_ENDPOINT": OIDC_OP_JWKS_ENDPOINT,
+}
+if OIDC_RP_CLIENT_ID:
+    if not OIDC_RP_CLIENT_SECRET:
+        raise ImproperlyConfigured("OIDC_CLIENT_SECRET: required with OIDC_CLIENT_ID")
+    if not OIDC_ISSUER:
+        for _name, _value in _oidc_endpoints.items():
+            if not _value:
+                raise ImproperlyConfigured(
+                    f"{_name}: required with OIDC_CLIENT_ID (or OIDC_ISSUER)"
+                )
+    if OIDC_RP_SIGN_ALGO not in {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}:
+        raise ImproperlyConfigured(
+            f"OIDC_SIGN_ALGO: expected RS256 or another RS/ES, got {OIDC_RP_SIGN_ALGO!r}"
+        )
+else:
+    for _name in ["OIDC_ISSUER", "OIDC_CLIENT_SECRET", *_oidc_endpoints]:
+        if env(_name):
+            raise ImproperlyConfigured(f"OIDC_CLIENT_ID: required when {_name} is set")
+OIDC_RP_SCOPES = "openid email"
+OIDC_USE_PKCE = True
+OIDC_CREATE_USER = False
+OIDC_TIMEOUT = 10
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:oidc_callback"
+
+# Second factor (django-otp, TOTP). Who needs one: cartable.accounts.second_factor.
+OTP_TOTP_ISSUER = "Cartable connecté"
+# Each wrong code doubles the wait before the next one is checked: 1 s, 2 s, 4 s…
+OTP_TOTP_THROTTLE_FACTOR = 1
 
 LOGGING = {
     "version": 1,

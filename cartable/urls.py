@@ -1,15 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from cartable.live import views as live_views
+from cartable.accounts import views as accounts_views
+from cartable.organisation import views as organisation_views
 
 urlpatterns = [
-    path("", live_views.home, name="home"),
-    path(
-        "connexion/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("", organisation_views.home, name="home"),
+    path("connexion/", accounts_views.SignInView.as_view(), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("connexion/", include("cartable.accounts.urls")),
     path("", include("cartable.live.urls")),
+    path("", include("cartable.organisation.urls")),
 ]

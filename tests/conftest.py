@@ -113,7 +113,6 @@ class LiveServer:
     """The real ASGI application on a real socket (uvicorn), in a background thread."""
 
     def __init__(self):
-        import uvicorn
 
         from cartable.asgi import application
 
@@ -122,8 +121,18 @@ class LiveServer:
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         self.sock = sock
+        self.application = application
+        self._prepare()
+
+    def _prepare(self):
+        import uvicorn
+
         config = uvicorn.Config(
-            application, lifespan="off", log_level="warning", ws="websockets-sansio"
+            self.application,
+            lifespan="off",
+            log_level="warning",
+            ws="websockets-sansio",
+            timeout_graceful_shutdown=2,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -157,9 +166,106 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(timeout=10)
 
+    def restart(self, down_for: float = 0.0):
+        """Stop the server, as a worker restart would, and start a new one on the same port."""
+        self.stop()
+        time.sleep(down_for)
+        return self.start_again()
+
+    def start_again(self):
+        """Start a new server on the same port, after ``stop``."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        self.sock = sock
+        self._prepare()
+        return self.start()
+
 
 @pytest.fixture
 def asgi_server(transactional_db):
     server = LiveServer().start()
     yield server
     server.stop()
+
+
+# The roles over the loan's organisation (see cartable/organisation/models.py ``Role``).
+# ``department`` puts the loan's school in the Yvelines (78, académie de Versailles); the
+# other coordinator holds the Essonne (91), in the same académie.
+
+
+def make_person(username: str, *grants: dict):
+    user = make_user(username)
+    user.email = f"{username}@example.org"
+    user.save(update_fields=["email"])
+    for grant in grants:
+        RoleGrant.objects.create(user=user, **grant)
+    return user
+
+
+@pytest.fixture
+def department(loan):
+    from cartable.organisation.models import Department
+    from cartable.organisation.services import academies_load
+
+    # Tests on transactional_db start from flushed tables: the tree is loaded again.
+    academies_load()
+    yvelines = Department.objects.get(code="78")
+    School.objects.filter(pk=loan.school_class.school_id).update(department=yvelines)
+    loan.school_class.school.department = yvelines
+    return yvelines
+
+
+@pytest.fixture
+def coordinator(department):
+    return make_person("coordo", {"role": RoleGrant.Role.DEPARTMENT, "department": department})
+
+
+@pytest.fixture
+def other_coordinator(department):
+    from cartable.organisation.models import Department
+
+    essonne = Department.objects.get(code="91")
+    return make_person("coordo.91", {"role": RoleGrant.Role.DEPARTMENT, "department": essonne})
+
+
+@pytest.fixture
+def dane(department):
+    return make_person("dane", {"role": RoleGrant.Role.ACADEMY, "academy": department.academy})
+
+
+@pytest.fixture
+def ministry(department):
+    return make_person("ministere", {"role": RoleGrant.Role.NATIONAL})
+
+
+@pytest.fixture
+def school_head(loan):
+    return make_person(
+        "principal", {"role": RoleGrant.Role.SCHOOL_HEAD, "school": loan.school_class.school}
+    )
+
+
+@pytest.fixture
+def hospital_staff(loan):
+    return make_person("soignant", {"role": RoleGrant.Role.HOSPITAL_STAFF, "loan": loan})
+
+
+@pytest.fixture
+def family(loan):
+    return make_person("famille", {"role": RoleGrant.Role.FAMILY, "loan": loan})
+
+
+@pytest.fixture
+def fleet(db):
+    return make_person("parc", {"role": RoleGrant.Role.FLEET})
+
+
+@pytest.fixture
+def dpo(db):
+    return make_person("dpd", {"role": RoleGrant.Role.DPO})
+
+
+@pytest.fixture
+def administrator(db):
+    return make_person("admin", {"role": RoleGrant.Role.ADMIN})

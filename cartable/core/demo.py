@@ -16,6 +16,7 @@ from cartable.organisation.models import Department, Pupil, RoleGrant, School, S
 
 DEMO_UAI = "0783774D"  # a valid UAI (check letter D), used only for the demo school
 DEMO_TEACHER = "enseignant.demo"
+DEMO_TEACHER_EMAIL = "enseignant.demo@example.org"  # what the teacher signs in with
 
 
 def school_year(today) -> str:
@@ -27,6 +28,7 @@ def school_year(today) -> str:
 class Demo:
     loan: Loan
     teacher_username: str
+    teacher_email: str
     teacher_password: str
     pairing_code: str
 
@@ -65,12 +67,14 @@ def demo_setup() -> Demo:
         )
     users = get_user_model()
     teacher, _ = users.objects.get_or_create(
-        username=DEMO_TEACHER, defaults={"first_name": "Camille", "last_name": "Martin"}
+        username=DEMO_TEACHER,
+        defaults={"first_name": "Camille", "last_name": "Martin", "email": DEMO_TEACHER_EMAIL},
     )
     # A fresh password at every run: the demo never ships a known password.
     password = "-".join(secrets.token_hex(3) for _ in range(3))
     teacher.set_password(password)
-    teacher.save(update_fields=["password"])
+    teacher.email = DEMO_TEACHER_EMAIL  # also for a demo set up before sign-in by email
+    teacher.save(update_fields=["password", "email"])
     RoleGrant.objects.get_or_create(
         user=teacher, role=RoleGrant.Role.TEACHER, school_class=school_class
     )
@@ -78,6 +82,7 @@ def demo_setup() -> Demo:
     return Demo(
         loan=loan,
         teacher_username=DEMO_TEACHER,
+        teacher_email=DEMO_TEACHER_EMAIL,
         teacher_password=password,
         pairing_code=issued.code,
     )

@@ -1,4 +1,7 @@
-"""Pages of the live link: the class station, the pupil page and pairing."""
+"""Pages of the live link: the class station, the pupil page and pairing.
+
+The home page, which lists each person's loans, is the organisation's (it depends on roles).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 
 from cartable.fleet.models import DeviceCredential, Loan
 from cartable.fleet.services import credential_authenticate
-from cartable.organisation.access import Action, Actor, can, loans_for
+from cartable.organisation.access import Action, Actor, can
 
 from . import services
 
@@ -43,25 +46,6 @@ def get_loan_for(request: HttpRequest, loan_id: int, action: Action) -> Loan:
     if loan is None or not can(request_actor(request), action, loan):
         raise Http404
     return loan
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    device = request_device(request)
-    if (
-        not request.user.is_authenticated
-        and device is not None
-        and device.kind == DeviceCredential.Kind.PUPIL_TABLET
-    ):
-        return redirect("live:pupil")
-    loans = []
-    if request.user.is_authenticated:
-        loans = (
-            loans_for(request_actor(request), Action.LIVE_CLASS_STATION)
-            .active()
-            .select_related("pupil", "school_class__school", "kit")
-            .order_by("school_class__name")
-        )
-    return render(request, "live/home.html", {"loans": loans})
 
 
 def station(request: HttpRequest, loan_id: int) -> HttpResponse:
@@ -116,7 +100,10 @@ def pair(request: HttpRequest) -> HttpResponse:
         try:
             credential, token = services.pairing_redeem(code=code)
         except services.PairingRefused as exc:
-            cache.incr(key)
+            try:
+                cache.incr(key)
+            except ValueError:  # the window expired meanwhile: a new one starts
+                cache.set(key, 1, IP_WINDOW_S)
             log.info("pairing refused reason=%s", exc.reason)
             context.update(error=PAIR_ERROR, code=code)
             return render(request, "live/pair.html", context, status=400)

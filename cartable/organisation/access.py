@@ -4,22 +4,47 @@ Every view, API endpoint and WebSocket consumer asks here; none checks rights by
 An actor is a person (possibly anonymous) and, separately, a device credential (a paired
 pupil tablet, a kit's class station), because a device acts for a loan or a kit, never
 for a person.
+
+A person's rights come from their role grants (``RoleGrant``), each a role over a scope
+(see ``ROLE_SCOPE`` in models.py). ``RULES`` says, for each action and each kind of object,
+which roles give it: the person may act on the objects that lie within the scope of one of
+their grants of those roles (a teacher's class holds its pupils and loans, a département
+holds its schools, an académie its départements). Roles without a scope hold everywhere.
+
+``can`` answers for one object and the ``*_for`` functions give the scoped querysets; both
+are built from the same rules, so a page lists exactly what it then lets people open.
+
+The académie (DANE) and national levels are given no action on pupils or loans: they see
+counts (``FIGURES_VIEW``), never a pupil's name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import reduce
+from operator import or_
 from typing import TYPE_CHECKING
 
+from django.db.models import Q
+
+from .models import ROLE_SCOPE, Academy, Department, Pupil, Role, School, SchoolClass
+
 if TYPE_CHECKING:
-    from cartable.fleet.models import DeviceCredential, Loan
+    from cartable.fleet.models import DeviceCredential
 
 
 class Action(StrEnum):
     LIVE_CLASS_STATION = "live.class_station"  # run the class side of a loan's live link
     LIVE_PUPIL = "live.pupil"  # be the pupil side of a loan's live link
     PAIRING_MANAGE = "pairing.manage"  # show pairing codes, list and revoke paired tablets
+    VIEW = "organisation.view"  # see loans, pupils, classes, schools, with pupils' names
+    CLASS_MANAGE = "class.manage"  # create classes in a school, edit a class
+    PUPIL_MANAGE = "pupil.manage"  # add pupils to a class, edit a pupil
+    FIGURES_VIEW = "figures.view"  # counts of an académie, a département, or the country
+    KIT_TRACK = "fleet.track"  # where each kit is lent, when, at what kind of place (no name)
+    INVITE = "invitation.send"  # invite people to roles (which ones: ``may_grant``)
+    SCHOOLS_IMPORT = "schools.import"  # load the national school directory
 
 
 @dataclass(frozen=True)
@@ -32,57 +57,280 @@ class Actor:
         return bool(self.user is not None and getattr(self.user, "is_authenticated", False))
 
 
-def teaches(user, school_class_id: int) -> bool:
+# action -> model -> the roles that give it over the objects within their scope.
+_NAMED = (Role.TEACHER, Role.SCHOOL_HEAD, Role.DEPARTMENT, Role.HOSPITAL_STAFF, Role.FAMILY)
+RULES: dict[Action, dict[str, tuple[str, ...]]] = {
+    Action.LIVE_CLASS_STATION: {"loan": (Role.TEACHER,)},
+    # The coordinator of the loan's département may pair the tablet (it is often they who
+    # bring it), but is not a class station: only the class's teachers run the class side.
+    Action.PAIRING_MANAGE: {"loan": (Role.TEACHER, Role.DEPARTMENT)},
+    Action.VIEW: {
+        "loan": _NAMED,
+        "pupil": _NAMED,
+        "school_class": _NAMED,
+        # Schools are public (the national directory): the DANE finds volunteer schools.
+        "school": (*_NAMED, Role.ACADEMY),
+    },
+    Action.CLASS_MANAGE: {"school": (Role.DEPARTMENT,), "school_class": (Role.DEPARTMENT,)},
+    Action.PUPIL_MANAGE: {"school_class": (Role.DEPARTMENT,), "pupil": (Role.DEPARTMENT,)},
+    Action.FIGURES_VIEW: {
+        "academy": (Role.ACADEMY, Role.NATIONAL),
+        "department": (Role.DEPARTMENT, Role.ACADEMY, Role.NATIONAL),
+    },
+    Action.KIT_TRACK: {"loan": (Role.FLEET,)},
+}
+# Actions on no object in particular: which roles give them (holding one anywhere is enough).
+GLOBAL_RULES: dict[Action, tuple[str, ...]] = {
+    Action.FIGURES_VIEW: (Role.NATIONAL,),
+    Action.INVITE: (Role.ADMIN, Role.ACADEMY, Role.DEPARTMENT),
+    Action.SCHOOLS_IMPORT: (Role.ADMIN,),
+    Action.CLASS_MANAGE: (Role.DEPARTMENT,),
+    Action.PUPIL_MANAGE: (Role.DEPARTMENT,),
+    Action.KIT_TRACK: (Role.FLEET,),
+}
+# Who may invite whom. The invitation's scope must lie within the inviter's own scope.
+INVITABLE: dict[str, tuple[str, ...]] = {
+    Role.DEPARTMENT: (Role.TEACHER, Role.SCHOOL_HEAD, Role.HOSPITAL_STAFF),
+    Role.ACADEMY: (Role.TEACHER, Role.SCHOOL_HEAD, Role.HOSPITAL_STAFF, Role.DEPARTMENT),
+    Role.ADMIN: tuple(Role),
+}
+
+
+def _loan_model():
+    from cartable.fleet.models import Loan
+
+    return Loan
+
+
+def level_model(level: str):
+    return {
+        "academy": Academy,
+        "department": Department,
+        "school": School,
+        "school_class": SchoolClass,
+        "pupil": Pupil,
+        "loan": _loan_model(),
+    }[level]
+
+
+def model_level(model) -> str:
+    return {
+        Academy: "academy",
+        Department: "department",
+        School: "school",
+        SchoolClass: "school_class",
+        Pupil: "pupil",
+    }.get(model) or ("loan" if model is _loan_model() else "")
+
+
+# From an object of a level, the path to the id of each level that holds it.
+_UP: dict[str, dict[str, str]] = {
+    "academy": {"academy": "pk"},
+    "department": {"academy": "academy_id", "department": "pk"},
+    "school": {"academy": "department__academy_id", "department": "department_id", "school": "pk"},
+    "school_class": {
+        "academy": "school__department__academy_id",
+        "department": "school__department_id",
+        "school": "school_id",
+        "school_class": "pk",
+    },
+    "pupil": {
+        "academy": "school_class__school__department__academy_id",
+        "department": "school_class__school__department_id",
+        "school": "school_class__school_id",
+        "school_class": "school_class_id",
+        "pupil": "pk",
+    },
+    "loan": {
+        "academy": "school_class__school__department__academy_id",
+        "department": "school_class__school__department_id",
+        "school": "school_class__school_id",
+        "school_class": "school_class_id",
+        "pupil": "pupil_id",
+        "loan": "pk",
+    },
+}
+_RANK = {"academy": 0, "department": 1, "school": 2, "school_class": 3, "pupil": 4, "loan": 5}
+
+
+def within(level: str, scope_level: str, ids) -> Q:
+    """Objects of ``level`` that belong to one of the scopes ``ids`` of ``scope_level``.
+
+    A scope below the object (a teacher's class, for a school) gives the objects that
+    hold it: the teacher sees the name of their class's school, not its other classes.
+    """
+    path = _UP[level].get(scope_level)
+    if path is not None:
+        return Q(**{f"{path}__in": ids})
+    inner = level_model(scope_level).objects.filter(pk__in=ids).values(_UP[scope_level][level])
+    return Q(pk__in=inner)
+
+
+def grants_of(user) -> dict[str, set[int]]:
+    """role -> the ids of its scopes (an empty set for a role without a scope)."""
     from .models import RoleGrant
 
-    return RoleGrant.objects.filter(
-        user=user, role=RoleGrant.Role.TEACHER, school_class_id=school_class_id
-    ).exists()
+    if user is None or not getattr(user, "is_authenticated", False):
+        return {}
+    grants: dict[str, set[int]] = {}
+    rows = RoleGrant.objects.filter(user=user).values_list(
+        "role", "academy_id", "department_id", "school_id", "school_class_id", "loan_id"
+    )
+    for role, *scope_ids in rows:
+        ids = grants.setdefault(role, set())
+        scope_id = next((i for i in scope_ids if i is not None), None)
+        if scope_id is not None:
+            ids.add(scope_id)
+    return grants
 
 
-def can(actor: Actor, action: Action, loan: Loan) -> bool:
-    """Whether ``actor`` may do ``action`` to ``loan``. Pure reads; no side effects."""
+def roles_of(user) -> set[str]:
+    return set(grants_of(user))
+
+
+def teaches(user, school_class_id: int) -> bool:
+    return school_class_id in grants_of(user).get(Role.TEACHER, set())
+
+
+def _person_scope(actor: Actor, action: Action, level: str) -> Q | None:
+    """The filter on objects of ``level`` that the actor's roles give for ``action``;
+    None when they give none."""
+    roles = RULES.get(action, {}).get(level, ())
+    if not roles or not actor.is_person:
+        return None
+    grants = grants_of(actor.user)
+    parts = []
+    for role in roles:
+        if role not in grants:
+            continue
+        scope_level = ROLE_SCOPE[role]
+        if scope_level is None:
+            return Q()
+        parts.append(within(level, scope_level, grants[role]))
+    return reduce(or_, parts) if parts else None
+
+
+def _live_device(actor: Actor):
     device = actor.device
     if device is not None and device.is_revoked:
-        device = None
-    if action is Action.LIVE_PUPIL:
-        return device is not None and device.kind == "pupil_tablet" and device.loan_id == loan.pk
-    if action is Action.LIVE_CLASS_STATION:
-        if device is not None and device.kind == "class_station" and device.kit_id == loan.kit_id:
+        return None
+    return device
+
+
+def _scope(actor: Actor, action: Action, level: str) -> Q | None:
+    scope = _person_scope(actor, action, level)
+    device = _live_device(actor)
+    if level == "loan" and device is not None:
+        # A kit's class station runs the class side of the kit's loans; a paired tablet is
+        # the pupil side of its own loan. A device is never a person: it has nothing else.
+        device_scope = None
+        if action is Action.LIVE_CLASS_STATION and device.kind == "class_station":
+            device_scope = Q(kit_id=device.kit_id)
+        elif action is Action.LIVE_PUPIL and device.kind == "pupil_tablet":
+            device_scope = Q(pk=device.loan_id)
+        if device_scope is not None:
+            scope = device_scope if scope is None else scope | device_scope
+    return scope
+
+
+def _scoped(model, actor: Actor, action: Action):
+    scope = _scope(actor, action, model_level(model))
+    if scope is None:
+        return model.objects.none()
+    return model.objects.filter(scope)
+
+
+def can(actor: Actor, action: Action, obj=None) -> bool:
+    """Whether ``actor`` may do ``action`` to ``obj`` (a loan, pupil, class, school,
+    département or académie; None for actions on nothing in particular). Pure reads."""
+    if obj is None:
+        return bool(actor.is_person and roles_of(actor.user) & set(GLOBAL_RULES.get(action, ())))
+    level = model_level(type(obj))
+    if not level or obj.pk is None:
+        return False
+    device = _live_device(actor)
+    if level == "loan" and device is not None:
+        # Decided without a query: the signalling consumer asks this for every connection.
+        if (
+            action is Action.LIVE_PUPIL
+            and device.kind == "pupil_tablet"
+            and device.loan_id == obj.pk
+        ):
             return True
-        return actor.is_person and teaches(actor.user, loan.school_class_id)
-    if action is Action.PAIRING_MANAGE:
-        return actor.is_person and teaches(actor.user, loan.school_class_id)
-    return False
+        if (
+            action is Action.LIVE_CLASS_STATION
+            and device.kind == "class_station"
+            and device.kit_id == obj.kit_id
+        ):
+            return True
+    scope = _person_scope(actor, action, level)
+    if scope is None:
+        return False
+    return type(obj).objects.filter(scope, pk=obj.pk).exists()
 
 
 def loans_for(actor: Actor, action: Action):
     """The loans on which ``actor`` may do ``action`` (a scoped queryset)."""
-    from django.db.models import Q
+    return _scoped(_loan_model(), actor, action)
 
-    from cartable.fleet.models import Loan
 
-    from .models import RoleGrant
+def pupils_for(actor: Actor, action: Action = Action.VIEW):
+    return _scoped(Pupil, actor, action)
 
-    loans = Loan.objects.all()
-    if action in (Action.LIVE_CLASS_STATION, Action.PAIRING_MANAGE):
-        scope = Q(pk__in=[])
-        if actor.is_person:
-            classes = RoleGrant.objects.filter(user=actor.user, role=RoleGrant.Role.TEACHER).values(
-                "school_class_id"
-            )
-            scope |= Q(school_class_id__in=classes)
-        # A kit's class station runs the class side of the kit's loans, as can() allows;
-        # without this the station (alone or beside a signed-in person) listed none of them.
-        device = actor.device
-        if (
-            action is Action.LIVE_CLASS_STATION
-            and device is not None
-            and not device.is_revoked
-            and device.kind == "class_station"
-        ):
-            scope |= Q(kit_id=device.kit_id)
-        return loans.filter(scope)
-    if action is Action.LIVE_PUPIL and actor.device is not None and not actor.device.is_revoked:
-        return loans.filter(pk=actor.device.loan_id)
-    return loans.none()
+
+def classes_for(actor: Actor, action: Action = Action.VIEW):
+    return _scoped(SchoolClass, actor, action)
+
+
+def schools_for(actor: Actor, action: Action = Action.VIEW):
+    return _scoped(School, actor, action)
+
+
+def departments_for(actor: Actor, action: Action = Action.FIGURES_VIEW):
+    return _scoped(Department, actor, action)
+
+
+def academies_for(actor: Actor, action: Action = Action.FIGURES_VIEW):
+    return _scoped(Academy, actor, action)
+
+
+# Invitations ------------------------------------------------------------------------------
+
+
+def invitable_roles(actor: Actor) -> list[str]:
+    """The roles ``actor`` may invite people to, in the order of ``Role``."""
+    held = roles_of(actor.user) if actor.is_person else set()
+    wanted = {role for inviter in held for role in INVITABLE.get(inviter, ())}
+    return [role for role in Role if role in wanted]
+
+
+def grantable_scopes(actor: Actor, role: str):
+    """The scopes over which ``actor`` may give ``role`` (a role with a scope): objects of
+    the role's kind of scope inside the actor's own scope for that role."""
+    scope_level = ROLE_SCOPE[role]
+    model = level_model(scope_level)
+    if not actor.is_person:
+        return model.objects.none()
+    grants = grants_of(actor.user)
+    inviters = [r for r in grants if role in INVITABLE.get(r, ())]
+    parts = []
+    for inviter_role in inviters:
+        inviter_level = ROLE_SCOPE[inviter_role]
+        if inviter_level is None:
+            return model.objects.all()
+        if _RANK[scope_level] >= _RANK[inviter_level]:  # never wider than one's own scope
+            parts.append(within(scope_level, inviter_level, grants[inviter_role]))
+    return model.objects.filter(reduce(or_, parts)) if parts else model.objects.none()
+
+
+def may_grant(actor: Actor, role: str, scope) -> bool:
+    """Whether ``actor`` may give ``role`` over ``scope`` (an object of the role's kind of
+    scope, or None for a role without one): only roles they may invite to, and only inside
+    their own scope."""
+    if role not in invitable_roles(actor):
+        return False
+    if ROLE_SCOPE[role] is None:
+        return scope is None
+    if scope is None or scope.pk is None or model_level(type(scope)) != ROLE_SCOPE[role]:
+        return False
+    return grantable_scopes(actor, role).filter(pk=scope.pk).exists()

@@ -171,16 +171,115 @@ class Pupil(models.Model):
         return self.display_name
 
 
-class RoleGrant(models.Model):
+class Role(models.TextChoices):
+    """What a person does, each over one kind of scope (see ``ROLE_SCOPE``)."""
+
+    NATIONAL = "national", "Pilotage national (ministère)"
+    ACADEMY = "academy", "Délégation académique au numérique (DANE)"
+    DEPARTMENT = "department", "Coordonnateur APADHE (département)"
+    SCHOOL_HEAD = "school_head", "Chef d'établissement"
+    TEACHER = "teacher", "Enseignant"
+    HOSPITAL_STAFF = "hospital_staff", "Personnel hospitalier"
+    FAMILY = "family", "Famille"
+    FLEET = "fleet", "Équipe parc et assistance"
+    DPO = "dpo", "Délégué à la protection des données"
+    ADMIN = "admin", "Administrateur"
+
+
+# The field naming the scope of each role; None: the role holds everywhere (no scope).
+SCOPE_FIELDS = ("academy", "department", "school", "school_class", "loan")
+ROLE_SCOPE: dict[str, str | None] = {
+    Role.NATIONAL: None,
+    Role.ACADEMY: "academy",
+    Role.DEPARTMENT: "department",
+    Role.SCHOOL_HEAD: "school",
+    Role.TEACHER: "school_class",
+    Role.HOSPITAL_STAFF: "loan",  # the loan of the pupil they look after
+    Role.FAMILY: "loan",  # the loan of their child
+    Role.FLEET: None,
+    Role.DPO: None,
+    Role.ADMIN: None,
+}
+
+
+def scope_matches_role() -> models.Q:
+    """Each role with exactly its scope: its own scope field set, every other one empty.
+
+    An unknown role matches no branch, so the database refuses it too.
+    """
+    branches = [
+        models.Q(role=role, **{f"{name}__isnull": name != scope for name in SCOPE_FIELDS})
+        for role, scope in ROLE_SCOPE.items()
+    ]
+    condition = branches[0]
+    for branch in branches[1:]:
+        condition |= branch
+    return condition
+
+
+class ScopedRole(models.Model):
+    """A role and its scope; shared by grants and by the invitations that lead to them."""
+
+    role = models.CharField("rôle", max_length=20, choices=Role.choices)
+    academy = models.ForeignKey(
+        Academy, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    school = models.ForeignKey(
+        School, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    school_class = models.ForeignKey(
+        SchoolClass, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # A string reference: fleet's models import this module.
+    loan = models.ForeignKey(
+        "fleet.Loan", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def scope(self):
+        field = ROLE_SCOPE.get(self.role)
+        return getattr(self, field) if field else None
+
+    def scope_label(self) -> str:
+        """The scope in words, never with a pupil's name (an invitation shows it)."""
+        scope = self.scope
+        if scope is None:
+            return "national"
+        return scope_label(scope)
+
+
+def scope_label(scope) -> str:
+    from cartable.fleet.models import Loan
+
+    if isinstance(scope, Academy):
+        return f"académie de {scope.name}"
+    if isinstance(scope, Department):
+        return f"département {scope}"
+    if isinstance(scope, School):
+        return str(scope)
+    if isinstance(scope, SchoolClass):
+        return f"classe {scope.name} ({scope.school_year}), {scope.school.name}"
+    if isinstance(scope, Loan):
+        klass = scope.school_class
+        return f"cartable {scope.kit.code}, classe {klass.name}, {klass.school.name}"
+    return str(scope)
+
+
+class RoleGrant(ScopedRole):
     """A role held by a person over a scope. A person may hold several."""
 
-    class Role(models.TextChoices):
-        TEACHER = "teacher", "Enseignant"
+    Role = Role
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_grants"
     )
-    role = models.CharField(max_length=20, choices=Role.choices)
+    role = models.CharField("rôle", max_length=20, choices=Role.choices)
     school_class = models.ForeignKey(
         SchoolClass, null=True, blank=True, on_delete=models.CASCADE, related_name="role_grants"
     )
@@ -189,14 +288,63 @@ class RoleGrant(models.Model):
     class Meta:
         verbose_name = "rôle"
         constraints = [
-            models.UniqueConstraint(
-                fields=["user", "role", "school_class"], name="role_grant_unique"
-            ),
             models.CheckConstraint(
-                condition=~models.Q(role="teacher") | models.Q(school_class__isnull=False),
-                name="teacher_has_class",
+                condition=scope_matches_role(), name="role_grant_scope_fits_role"
+            ),
+            # Once per person, role and scope. Partial indexes, since NULLs are distinct in
+            # a plain unique index (and NULLS NOT DISTINCT is PostgreSQL 15 only).
+            models.UniqueConstraint(
+                fields=["user", "role"],
+                condition=models.Q(role__in=[r for r, s in ROLE_SCOPE.items() if s is None]),
+                name="role_grant_unique_unscoped",
+            ),
+            *(
+                models.UniqueConstraint(
+                    fields=["user", "role", name],
+                    condition=models.Q(**{f"{name}__isnull": False}),
+                    name=f"role_grant_unique_{name}",
+                )
+                for name in SCOPE_FIELDS
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()}"
+
+
+class Invitation(ScopedRole):
+    """A one-time link, sent by email, that gives one role over one scope.
+
+    Only a hash of the token is stored: the link in the email is the only copy, so a
+    leaked database does not hand out accounts.
+    """
+
+    email = models.EmailField("adresse électronique")
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="invitations_sent",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField("valable jusqu'au")
+    accepted_at = models.DateTimeField("acceptée le", null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "invitation"
+        constraints = [
+            models.CheckConstraint(
+                condition=scope_matches_role(), name="invitation_scope_fits_role"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} — {self.get_role_display()}"

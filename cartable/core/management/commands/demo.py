@@ -36,7 +36,11 @@ class Command(BaseCommand):
             "pairing_code": demo.pairing_code,
             "pairing_code_valid_minutes": 10,
             "loan_id": demo.loan.pk,
-            "teacher": {"username": demo.teacher_username, "password": demo.teacher_password},
+            "teacher": {
+                "username": demo.teacher_username,
+                "email": demo.teacher_email,
+                "password": demo.teacher_password,
+            },
         }
         if as_json:
             self.stdout.write(json.dumps(links, ensure_ascii=False, indent=2))
@@ -49,7 +53,7 @@ class Command(BaseCommand):
                     f"  Ouvrez {links['base_url']}",
                     "",
                     f"  Poste de la classe : {links['class_station_url']}",
-                    f"    identifiant {demo.teacher_username}, "
+                    f"    adresse électronique {demo.teacher_email}, "
                     f"mot de passe {demo.teacher_password}",
                     "  Tablette de l'élève (dans une autre fenêtre) : "
                     + links["pupil_pairing_url"],

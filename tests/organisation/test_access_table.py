@@ -1,0 +1,193 @@
+"""Every page and endpoint, against every role, with the status each one must get.
+
+The table lists every URL pattern of the site (found with ``get_resolver``, recursively):
+a route without an entry fails ``test_every_route_has_an_entry``, so a new view cannot be
+added without saying who may open it. Objects in the addresses are the loan's (its class,
+its pupil): 200 for those whose scope holds them, 404 for everyone else signed in, and a
+sign-in redirect (302) for an anonymous visitor on pages for people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from cartable.organisation import services
+from cartable.organisation.models import Role
+
+ROLES = [
+    "anonymous",
+    "no_role",
+    "teacher",
+    "coordinator",
+    "other_coordinator",
+    "dane",
+    "ministry",
+    "school_head",
+    "hospital_staff",
+    "family",
+    "fleet",
+    "dpo",
+    "administrator",
+]
+FIXTURES = {"no_role": "outsider"}
+PEOPLE = [role for role in ROLES if role != "anonymous"]
+
+
+def all_routes(resolver=None, prefix: str = "") -> list[str]:
+    """Every URL pattern of the site, as its full route text (``station/<int:loan_id>/``)."""
+    resolver = resolver or get_resolver()
+    routes = []
+    for pattern in resolver.url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            routes.extend(all_routes(pattern, route))
+        elif isinstance(pattern, URLPattern):
+            routes.append(route)
+    return routes
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: Callable[[dict], str]
+    expected: dict[str, int]
+
+
+def statuses(default: int, anonymous: int | None = None, **overrides: int) -> dict[str, int]:
+    table = {role: default for role in PEOPLE}
+    table["anonymous"] = default if anonymous is None else anonymous
+    table.update(overrides)
+    return table
+
+
+def fixed(path: str) -> Callable[[dict], str]:
+    return lambda world: path
+
+
+SIGN_IN = 302
+# The second-factor pages send someone who needs no code (everyone here: none of these
+# accounts is staff) back on their way; an anonymous visitor goes to sign in.
+TABLE: dict[str, Entry] = {
+    "": Entry(fixed("/"), statuses(200)),
+    # Accounts (cartable/accounts): open to all, or sending the signed-in on their way.
+    "connexion/": Entry(fixed("/connexion/"), statuses(302, anonymous=200)),
+    "deconnexion/": Entry(fixed("/deconnexion/"), statuses(405)),  # POST only
+    "connexion/code/": Entry(fixed("/connexion/code/"), statuses(302)),
+    "connexion/code/activer/": Entry(fixed("/connexion/code/activer/"), statuses(302)),
+    "connexion/mot-de-passe-oublie/": Entry(
+        fixed("/connexion/mot-de-passe-oublie/"), statuses(200)
+    ),
+    "connexion/mot-de-passe-oublie/envoye/": Entry(
+        fixed("/connexion/mot-de-passe-oublie/envoye/"), statuses(200)
+    ),
+    "connexion/nouveau-mot-de-passe/<uidb64>/<token>/": Entry(
+        fixed("/connexion/nouveau-mot-de-passe/MQ/pas-un-jeton/"), statuses(200)
+    ),
+    "connexion/nouveau-mot-de-passe/fait/": Entry(
+        fixed("/connexion/nouveau-mot-de-passe/fait/"), statuses(200)
+    ),
+    # OpenID Connect is not configured in the tests: its pages say so or refuse.
+    "connexion/oidc/": Entry(fixed("/connexion/oidc/"), statuses(404)),
+    "connexion/oidc/retour/": Entry(fixed("/connexion/oidc/retour/"), statuses(404)),
+    "connexion/oidc/refusee/": Entry(fixed("/connexion/oidc/refusee/"), statuses(403)),
+    # The live link.
+    "station/<int:loan_id>/": Entry(
+        lambda w: f"/station/{w['loan'].pk}/", statuses(404, anonymous=SIGN_IN, teacher=200)
+    ),
+    "eleve/": Entry(fixed("/eleve/"), statuses(302)),  # no paired tablet: to the pairing page
+    "appairer/": Entry(fixed("/appairer/"), statuses(200)),
+    "prets/<int:loan_id>/appairage/": Entry(
+        lambda w: f"/prets/{w['loan'].pk}/appairage/",
+        statuses(404, anonymous=SIGN_IN, teacher=200, coordinator=200),
+    ),
+    # The organisation.
+    "organisation/classes/nouvelle/": Entry(
+        fixed("/organisation/classes/nouvelle/"),
+        statuses(404, anonymous=SIGN_IN, coordinator=200, other_coordinator=200),
+    ),
+    "organisation/classes/<int:class_id>/": Entry(
+        lambda w: f"/organisation/classes/{w['loan'].school_class_id}/",
+        statuses(404, anonymous=SIGN_IN, coordinator=200),
+    ),
+    "organisation/eleves/nouveau/": Entry(
+        fixed("/organisation/eleves/nouveau/"),
+        statuses(404, anonymous=SIGN_IN, coordinator=200, other_coordinator=200),
+    ),
+    "organisation/eleves/<int:pupil_id>/": Entry(
+        lambda w: f"/organisation/eleves/{w['loan'].pupil_id}/",
+        statuses(404, anonymous=SIGN_IN, coordinator=200),
+    ),
+    "organisation/invitations/nouvelle/": Entry(
+        fixed("/organisation/invitations/nouvelle/"),
+        statuses(
+            404,
+            anonymous=SIGN_IN,
+            coordinator=200,
+            other_coordinator=200,
+            dane=200,
+            administrator=200,
+        ),
+    ),
+    # A valid invitation for someone else: everyone signed in is told it is not theirs.
+    "invitation/<str:token>/": Entry(
+        lambda w: f"/invitation/{w['invitation_token']}/", statuses(403, anonymous=200)
+    ),
+    "organisation/annuaire/": Entry(
+        fixed("/organisation/annuaire/"), statuses(404, anonymous=SIGN_IN, administrator=200)
+    ),
+}
+
+
+def routes_with_arguments(loan) -> list[str]:
+    """A GET address for every route with arguments, from ``loan`` (used by the tests that
+    look for names in pages)."""
+    world = {"loan": loan, "invitation_token": "pas-un-jeton"}
+    return [entry.path(world) for entry in TABLE.values()]
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def world(request, loan, department, coordinator, mailoutbox):
+    people = {role: request.getfixturevalue(FIXTURES.get(role, role)) for role in PEOPLE}
+    services.invitation_create(
+        by=coordinator,
+        email="invitee@example.org",
+        role=Role.TEACHER,
+        scope=loan.school_class,
+        accept_url=lambda token: f"<{token}>",
+    )
+    # The token exists only in the email.
+    token = mailoutbox[-1].body.split("<", 1)[1].split(">", 1)[0]
+    return {"loan": loan, "people": people, "invitation_token": token}
+
+
+def test_every_route_has_an_entry():
+    missing = sorted(set(all_routes()) - set(TABLE))
+    assert missing == [], f"routes without an entry in the access table: {missing}"
+    stale = sorted(set(TABLE) - set(all_routes()))
+    assert stale == [], f"entries for routes that no longer exist: {stale}"
+
+
+def test_every_entry_names_every_role():
+    for route, entry in TABLE.items():
+        assert set(entry.expected) == set(ROLES), route
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_the_expected_status_everywhere(world, role):
+    client = Client()
+    if role != "anonymous":
+        client.force_login(world["people"][role])
+    got = {}
+    for route, entry in TABLE.items():
+        got[route] = client.get(entry.path(world)).status_code
+    expected = {route: entry.expected[role] for route, entry in TABLE.items()}
+    assert got == expected
