@@ -19,12 +19,13 @@ import time
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils import timezone
 
 from cartable.fleet.models import DeviceCredential, Loan
 from cartable.fleet.services import credential_authenticate, credential_touch
 from cartable.organisation.access import Action, Actor, can
 
-from . import protocol, services
+from . import protocol, services, turn
 from .events import loan_group
 from .models import LiveSession
 
@@ -40,6 +41,7 @@ CLOSE_TOO_BIG = 4413
 CLOSE_TOO_MANY = 4429
 
 HELLO_TIMEOUT_S = 10
+QUALITY_MIN_INTERVAL_S = 2.0  # at most one quality write per connection in this time
 MAX_STRIKES = 10  # invalid messages tolerated before the connection is closed
 
 
@@ -75,6 +77,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
     attendance = None
     peer_channel: str | None = None
     greeted = False
+    leaving = False
+    pc_id: str | None = None
+    quality_stamp = float("-inf")
     closing = False  # this side closed the socket; only the disconnect is handled now
     device = None
     user = None
@@ -151,9 +156,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if not self.greeted:
             return
         await self.channel_layer.group_discard(loan_group(self.loan_id), self.channel_name)
+        # "left": the person chose to leave (media stops); "lost": the signalling was cut
+        # (a network change, a server restart) and the media may well go on meanwhile.
+        reason = "left" if self.leaving or code == 1000 else "lost"
         await self.channel_layer.group_send(
             loan_group(self.loan_id),
-            {"type": "peer.bye", "side": self.side, "channel": self.channel_name},
+            {
+                "type": "peer.bye",
+                "side": self.side,
+                "channel": self.channel_name,
+                "reason": reason,
+            },
         )
         await self._leave_session()
 
@@ -181,7 +194,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.side not in protocol.SENDERS[message.type]:
             await self._refuse("not_allowed", f"The {self.side} side may not send this.")
             return
-        await getattr(self, f"on_{message.type}")(message)
+        handler = getattr(self, f"on_{message.type}", None) or self.on_relayed
+        await handler(message)
 
     async def on_hello(self, message: protocol.Hello):
         if self.greeted:
@@ -214,15 +228,22 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 "loan": self.loan_id,
                 "polite": self.side == "pupil",
                 "session": _session_json(session),
-                "ice_servers": ice_servers(),
+                "ice_servers": self._ice_servers(session),
+                "ice_transport_policy": settings.LIVE["ICE_TRANSPORT_POLICY"],
                 **info,
             }
         )
         if session is not None:
             await self._join_session(session.pk)
+        self.pc_id = message.pc
         await self.channel_layer.group_send(
             loan_group(self.loan_id),
-            {"type": "peer.hello", "side": self.side, "channel": self.channel_name},
+            {
+                "type": "peer.hello",
+                "side": self.side,
+                "channel": self.channel_name,
+                "pc": message.pc,
+            },
         )
 
     async def on_start(self, message):
@@ -238,7 +259,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # also when the session was already open (a teacher coming back), which has no event.
         if self.session_id != session.pk:
             await self._join_session(session.pk)
-        await self.send_json({"type": "session_started", "session": _session_json(session)})
+        await self.send_json(
+            {
+                "type": "session_started",
+                "session": _session_json(session),
+                "ice_servers": self._ice_servers(session),
+            }
+        )
 
     async def on_end(self, message):
         session = await database_sync_to_async(services.open_session)(self.loan_id)
@@ -248,6 +275,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await database_sync_to_async(services.session_end)(session=session)
 
     async def on_leave(self, message):
+        self.leaving = True
         await self.close(code=1000)
 
     async def on_ping(self, message: protocol.Ping):
@@ -258,10 +286,34 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if problem:
             await self._refuse("bad_message", problem)
             return
+        if message.pc is not None:
+            self.pc_id = message.pc
         await self._relay(message.model_dump(exclude_none=True))
 
     async def on_media(self, message: protocol.Media):
         await self._relay(message.model_dump())
+
+    async def on_relayed(self, message):
+        """Hand, floor, cues, chat, reactions, pause, economy: relayed, stamped, not stored."""
+        await self._relay({**message.model_dump(), "at": _now_iso()})
+
+    async def on_chat(self, message: protocol.Chat):
+        text = message.text.strip()
+        if not text:
+            await self._refuse("bad_message", "A chat message needs some text.")
+            return
+        await self._relay({"type": "chat", "text": text, "at": _now_iso()})
+
+    async def on_quality(self, message: protocol.Quality):
+        # The other side shows the level and its reasons; the session keeps aggregates for
+        # reports and support (never the raw samples).
+        await self._relay({"type": "quality", "level": message.level, "reasons": message.reasons})
+        now = time.monotonic()
+        if self.session_id is not None and now - self.quality_stamp >= QUALITY_MIN_INTERVAL_S:
+            self.quality_stamp = now
+            await database_sync_to_async(services.quality_record)(
+                session_id=self.session_id, side=self.side, sample=message
+            )
 
     async def _relay(self, payload: dict):
         if self.session_id is None:
@@ -286,20 +338,28 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         self.peer_channel = event["channel"]
         await self.channel_layer.send(
-            event["channel"], {"type": "peer.here", "side": self.side, "channel": self.channel_name}
+            event["channel"],
+            {
+                "type": "peer.here",
+                "side": self.side,
+                "channel": self.channel_name,
+                "pc": self.pc_id,
+            },
         )
-        await self.send_json({"type": "peer_joined", "side": event["side"]})
+        await self.send_json({"type": "peer_joined", "side": event["side"], "pc": event.get("pc")})
 
     async def peer_here(self, event):
         if event["side"] == self.side:
             return
         self.peer_channel = event["channel"]
-        await self.send_json({"type": "peer_joined", "side": event["side"]})
+        await self.send_json({"type": "peer_joined", "side": event["side"], "pc": event.get("pc")})
 
     async def peer_bye(self, event):
         if event["channel"] == self.peer_channel:
             self.peer_channel = None
-            await self.send_json({"type": "peer_left", "side": event["side"]})
+            await self.send_json(
+                {"type": "peer_left", "side": event["side"], "reason": event.get("reason", "lost")}
+            )
 
     async def peer_relay(self, event):
         if self.session_id is None:
@@ -311,7 +371,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         await self._join_session(event["session_id"])
         session = await database_sync_to_async(LiveSession.objects.get)(pk=event["session_id"])
-        await self.send_json({"type": "session_started", "session": _session_json(session)})
+        await self.send_json(
+            {
+                "type": "session_started",
+                "session": _session_json(session),
+                "ice_servers": self._ice_servers(session),
+            }
+        )
 
     async def session_ended(self, event):
         if self.session_id != event["session_id"]:
@@ -327,6 +393,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self._fail("revoked", "This device is no longer paired.", CLOSE_REVOKED)
 
     # Helpers -------------------------------------------------------------------------
+
+    def _ice_servers(self, session: LiveSession | None) -> list[dict]:
+        # TURN credentials only inside a live session: a relay is for members of a lesson.
+        return turn.ice_servers(session_id=session.pk if session else None, side=self.side)
 
     async def _join_session(self, session_id: int):
         await self._leave_session()
@@ -381,6 +451,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.close(code=close_code)
 
 
+def _now_iso() -> str:
+    return timezone.now().isoformat()
+
+
 class RefusingConsumer(AsyncWebsocketConsumer):
     """Refuses a WebSocket on any path that is not a live link."""
 
@@ -392,8 +466,3 @@ def _session_json(session: LiveSession | None):
     if session is None:
         return None
     return {"id": session.pk, "started_at": session.started_at.isoformat()}
-
-
-def ice_servers() -> list[dict]:
-    urls = settings.LIVE["STUN_URLS"]
-    return [{"urls": urls}] if urls else []

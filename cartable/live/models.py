@@ -100,3 +100,37 @@ class PairingCode(models.Model):
 
     def __str__(self) -> str:
         return f"Code d'appairage {self.pk} ({self.loan_id})"
+
+
+class SessionQuality(models.Model):
+    """What one side of a session received, folded from its periodic samples.
+
+    Only sums and counts are kept (never the raw samples), enough for averages, shares of
+    good/degraded/poor time and the share relayed, per session and side.
+    """
+
+    session = models.ForeignKey(LiveSession, on_delete=models.CASCADE, related_name="quality")
+    side = models.CharField(max_length=10, choices=Attendance.Side.choices)
+    samples = models.PositiveIntegerField(default=0)
+    good = models.PositiveIntegerField(default=0)
+    degraded = models.PositiveIntegerField(default=0)
+    poor = models.PositiveIntegerField(default=0)
+    relayed = models.PositiveIntegerField(default=0)
+    rtt_samples = models.PositiveIntegerField(default=0)
+    rtt_ms_sum = models.FloatField(default=0)
+    rtt_ms_max = models.FloatField(default=0)
+    loss_pct_sum = models.FloatField(default=0)
+    fps_samples = models.PositiveIntegerField(default=0)
+    fps_sum = models.FloatField(default=0)
+    freezes = models.PositiveIntegerField(default=0)
+    bitrate_samples = models.PositiveIntegerField(default=0)
+    bitrate_kbps_sum = models.FloatField(default=0)
+
+    class Meta:
+        verbose_name = "qualité de séance"
+        constraints = [
+            models.UniqueConstraint(fields=["session", "side"], name="one_quality_per_side")
+        ]
+
+    def __str__(self) -> str:
+        return f"Qualité {self.session_id} {self.side}"

@@ -26,10 +26,16 @@ class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+PeerConnectionId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
 class Hello(_Message):
     type: Literal["hello"]
     version: int = Field(ge=1, le=1000)
     client: str | None = Field(default=None, max_length=100)
+    # The peer connection this client still holds after a signalling cut, so the other side
+    # keeps the media flowing instead of starting again (see "Reconnecting").
+    pc: PeerConnectionId | None = None
 
 
 class Start(_Message):
@@ -65,6 +71,7 @@ class Signal(_Message):
     """An SDP description or an ICE candidate for the other side, relayed untouched."""
 
     type: Literal["signal"]
+    pc: PeerConnectionId | None = None  # the sender's peer connection
     description: SessionDescription | None = None
     candidate: IceCandidate | None = None
     # mid -> label, sent by the class with its offers so the pupil knows which is which.
@@ -92,11 +99,118 @@ class Media(_Message):
     camera: bool
 
 
+class Hand(_Message):
+    """The pupil raises (or lowers) their hand."""
+
+    type: Literal["hand"]
+    raised: bool
+
+
+class Floor(_Message):
+    """The teacher gives the pupil the floor, which lowers the hand."""
+
+    type: Literal["floor"]
+
+
+CUES = ("cant_hear", "cant_see", "slower", "away", "back")
+
+
+class Cue(_Message):
+    """A quick signal from the pupil: « Je n'entends pas », « Je fais une pause »..."""
+
+    type: Literal["cue"]
+    cue: Literal["cant_hear", "cant_see", "slower", "away", "back"]
+
+
+class Chat(_Message):
+    """A written message. Relayed, never stored: it lives as long as the pages."""
+
+    type: Literal["chat"]
+    text: str = Field(min_length=1, max_length=500)
+
+
+REACTIONS = ("thumbs_up", "thumbs_down", "smile", "heart", "clap", "question")
+
+
+class Reaction(_Message):
+    type: Literal["reaction"]
+    reaction: Literal["thumbs_up", "thumbs_down", "smile", "heart", "clap", "question"]
+
+
+class Pause(_Message):
+    """The privacy pause: while on, the class sends no picture and no sound."""
+
+    type: Literal["pause"]
+    paused: bool
+
+
+class Economy(_Message):
+    """The pupil's data-saving mode: no class camera, fewer but sharper board frames."""
+
+    type: Literal["economy"]
+    on: bool
+
+
+QUALITY_REASONS = ("loss", "latency", "low_frame_rate", "freezes")
+
+
+class Quality(_Message):
+    """A summary of what this side receives, sampled from getStats every few seconds."""
+
+    type: Literal["quality"]
+    level: Literal["good", "degraded", "poor"]
+    reasons: list[Literal["loss", "latency", "low_frame_rate", "freezes"]] = Field(
+        default_factory=list, max_length=4
+    )
+    rtt_ms: float | None = Field(default=None, ge=0, le=60_000)
+    loss_pct: float = Field(default=0, ge=0, le=100)
+    jitter_ms: float | None = Field(default=None, ge=0, le=60_000)
+    fps: float | None = Field(default=None, ge=0, le=240)
+    width: int | None = Field(default=None, ge=0, le=10_000)
+    height: int | None = Field(default=None, ge=0, le=10_000)
+    freezes: int = Field(default=0, ge=0, le=10_000)
+    bitrate_kbps: float | None = Field(default=None, ge=0, le=1_000_000)
+    relayed: bool = False
+
+
 ClientMessage = Annotated[
-    Hello | Start | End | Leave | Ping | Signal | Media, Field(discriminator="type")
+    Hello
+    | Start
+    | End
+    | Leave
+    | Ping
+    | Signal
+    | Media
+    | Hand
+    | Floor
+    | Cue
+    | Chat
+    | Reaction
+    | Pause
+    | Economy
+    | Quality,
+    Field(discriminator="type"),
 ]
 _adapter = TypeAdapter(ClientMessage)
-CLIENT_TYPES = ("hello", "start", "end", "leave", "ping", "signal", "media")
+CLIENT_TYPES = (
+    "hello",
+    "start",
+    "end",
+    "leave",
+    "ping",
+    "signal",
+    "media",
+    "hand",
+    "floor",
+    "cue",
+    "chat",
+    "reaction",
+    "pause",
+    "economy",
+    "quality",
+)
+# Messages relayed to the other side as they are, stamped with the server's time.
+RELAYED = ("media", "hand", "floor", "cue", "chat", "reaction", "pause", "economy", "quality")
 # Which side may send which message, once the handshake is done.
 SENDERS = {
     "hello": set(SIDES),
@@ -106,6 +220,14 @@ SENDERS = {
     "ping": set(SIDES),
     "signal": set(SIDES),
     "media": set(SIDES),
+    "hand": {"pupil"},
+    "floor": {"class"},
+    "cue": {"pupil"},
+    "chat": set(SIDES),
+    "reaction": set(SIDES),
+    "pause": {"class"},
+    "economy": {"pupil"},
+    "quality": set(SIDES),
 }
 SERVER_TYPES = (
     "welcome",
@@ -115,6 +237,14 @@ SERVER_TYPES = (
     "session_ended",
     "signal",
     "media",
+    "hand",
+    "floor",
+    "cue",
+    "chat",
+    "reaction",
+    "pause",
+    "economy",
+    "quality",
     "pong",
     "error",
 )

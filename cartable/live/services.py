@@ -11,14 +11,15 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from cartable.fleet.models import DeviceCredential, Loan
 from cartable.fleet.services import credential_issue, credential_revoke
 
 from .events import send_event
-from .models import Attendance, LiveSession, PairingCode
+from .models import Attendance, LiveSession, PairingCode, SessionQuality
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +98,37 @@ def session_end(*, session: LiveSession, reason: str = LiveSession.EndReason.END
     return session
 
 
+@transaction.atomic
 def attendance_join(*, session: LiveSession, side: str) -> Attendance:
-    return Attendance.objects.create(session=session, side=side, joined_at=timezone.now())
+    now = timezone.now()
+    # One connection per side: a row still open for this side belongs to a connection that
+    # vanished without closing it (its worker restarted), so it ends now.
+    Attendance.objects.filter(session=session, side=side, left_at__isnull=True).update(left_at=now)
+    return Attendance.objects.create(session=session, side=side, joined_at=now)
+
+
+def quality_record(*, session_id: int, side: str, sample) -> None:
+    """Fold one quality sample into the session's aggregates for that side."""
+    quality, _ = SessionQuality.objects.get_or_create(session_id=session_id, side=side)
+    changes = {
+        "samples": F("samples") + 1,
+        sample.level: F(sample.level) + 1,
+        "loss_pct_sum": F("loss_pct_sum") + sample.loss_pct,
+        "freezes": F("freezes") + sample.freezes,
+    }
+    if sample.bitrate_kbps is not None:
+        changes["bitrate_samples"] = F("bitrate_samples") + 1
+        changes["bitrate_kbps_sum"] = F("bitrate_kbps_sum") + sample.bitrate_kbps
+    if sample.relayed:
+        changes["relayed"] = F("relayed") + 1
+    if sample.rtt_ms is not None:
+        changes["rtt_samples"] = F("rtt_samples") + 1
+        changes["rtt_ms_sum"] = F("rtt_ms_sum") + sample.rtt_ms
+        changes["rtt_ms_max"] = Greatest(F("rtt_ms_max"), sample.rtt_ms)
+    if sample.fps is not None:
+        changes["fps_samples"] = F("fps_samples") + 1
+        changes["fps_sum"] = F("fps_sum") + sample.fps
+    SessionQuality.objects.filter(pk=quality.pk).update(**changes)
 
 
 def attendance_leave(*, attendance: Attendance) -> None:

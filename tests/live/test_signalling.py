@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 from datetime import timedelta
 
 import pytest
@@ -261,6 +262,37 @@ def test_welcome_hands_out_the_configured_ice_servers(links, loan, teacher, sett
     assert welcome["ice_servers"] == [{"urls": ["stun:stun.example:3478"]}]
 
 
+def test_relay_credentials_come_only_with_a_live_session(
+    links, loan, teacher, pupil_token, settings
+):
+    settings.LIVE = {
+        **settings.LIVE,
+        "TURN_URLS": ["turn:turn.example:3478?transport=udp"],
+        "TURN_SECRET": "s3cret",
+    }
+    pupil = links.open(loan.pk, "pupil", device=pupil_token)
+    waiting = pupil.hello()
+    # Admitted but not in a lesson: no relay credentials.
+    assert waiting["ice_servers"] == []
+    assert waiting["ice_transport_policy"] == "all"
+    klass = links.open(loan.pk, "class", user=teacher)
+    klass.hello()
+    klass.expect("peer_joined", side="pupil")
+    pupil.expect("peer_joined", side="class")
+    klass.send("start")
+    for side in (klass, pupil):
+        started = side.expect("session_started")
+        (relay,) = started["ice_servers"]
+        assert relay["urls"] == ["turn:turn.example:3478?transport=udp"]
+        expiry, _, _ = relay["username"].partition(":")
+        assert int(expiry) > time.time()
+        assert relay["credential"]
+    # A class station joining the open session gets them in its welcome.
+    klass.close()
+    again = links.open(loan.pk, "class", user=teacher).hello()
+    assert again["ice_servers"][0]["urls"] == ["turn:turn.example:3478?transport=udp"]
+
+
 def test_unsupported_version_is_refused_and_closed(links, loan, teacher):
     klass = links.open(loan.pk, "class", user=teacher)
     klass.send("hello", version=2)
@@ -424,7 +456,8 @@ def test_flood_is_cut_off(links, loan, teacher, pupil_token, settings):
     relayed = []
     while (message := pupil.receive())["type"] == "media":
         relayed.append(message)
-    assert message == {"type": "peer_left", "side": "class"}
+    # Cut off by the server, not by choice: its media may still be flowing.
+    assert message == {"type": "peer_left", "side": "class", "reason": "lost"}
     assert len(relayed) < 30  # the flood was not relayed past the limit
 
 
@@ -726,3 +759,133 @@ def test_an_abandoned_session_is_ended_at_its_last_presence(links, loan, teacher
 def test_a_path_that_is_no_live_link_is_refused(links, loan):
     assert links.refused_path("/ws/live/abc/class/") == 403
     assert links.refused_path("/ws/nothing/") == 403
+
+
+# In the lesson: hand, floor, cues, chat, reactions, pause, economy, quality -------------
+
+LESSON_MESSAGES = [
+    ("pupil", {"type": "hand", "raised": True}),
+    ("class", {"type": "floor"}),
+    ("pupil", {"type": "cue", "cue": "cant_hear"}),
+    ("pupil", {"type": "cue", "cue": "away"}),
+    ("pupil", {"type": "chat", "text": "Bonjour"}),
+    ("class", {"type": "chat", "text": "Bonjour Léa"}),
+    ("pupil", {"type": "reaction", "reaction": "clap"}),
+    ("class", {"type": "reaction", "reaction": "thumbs_up"}),
+    ("class", {"type": "pause", "paused": True}),
+    ("pupil", {"type": "economy", "on": True}),
+]
+ONE_SIDED = {
+    "hand": "pupil",
+    "floor": "class",
+    "cue": "pupil",
+    "pause": "class",
+    "economy": "pupil",
+}
+
+
+def send_raw(link, message: dict):
+    fields = {k: v for k, v in message.items() if k != "type"}
+    link.send(message["type"], **fields)
+
+
+@pytest.mark.parametrize(("sender", "message"), LESSON_MESSAGES)
+def test_lesson_messages_reach_the_other_side_stamped(
+    links, loan, teacher, pupil_token, sender, message
+):
+    klass, pupil = live_session(links, loan, teacher, pupil_token)
+    source, target = (klass, pupil) if sender == "class" else (pupil, klass)
+    send_raw(source, message)
+    got = target.receive()
+    assert {k: got[k] for k in message} == message
+    assert got["from"] == sender
+    assert got["at"]  # the server's time, shown beside chat messages
+
+
+@pytest.mark.parametrize(("kind", "side"), sorted(ONE_SIDED.items()))
+def test_one_sided_lesson_messages_are_refused_from_the_other_side(
+    links, loan, teacher, pupil_token, kind, side
+):
+    klass, pupil = live_session(links, loan, teacher, pupil_token)
+    message = next(m for s, m in LESSON_MESSAGES if m["type"] == kind)
+    wrong = pupil if side == "class" else klass
+    send_raw(wrong, message)
+    wrong.expect_error("not_allowed")
+    other = klass if wrong is pupil else pupil
+    other.roundtrip()
+    assert not other.pending  # nothing was relayed
+
+
+@pytest.mark.parametrize("kind", sorted({m["type"] for _, m in LESSON_MESSAGES}))
+def test_lesson_messages_need_a_membership_and_a_session(
+    links, loan, teacher, pupil_token, outsider, other_teacher, kind
+):
+    # Non-members never get a socket to send them on.
+    assert links.refused(loan.pk, "class", user=outsider) == 403
+    assert links.refused(loan.pk, "class", user=other_teacher) == 403
+    # Members outside a live session: nothing is relayed.
+    klass, pupil = both_present(links, loan, teacher, pupil_token)
+    sender, message = next((s, m) for s, m in LESSON_MESSAGES if m["type"] == kind)
+    link = klass if sender == "class" else pupil
+    send_raw(link, message)
+    link.expect_error("not_live")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"type": "chat", "text": ""},
+        {"type": "chat", "text": "   "},
+        {"type": "chat", "text": "x" * 501},
+        {"type": "reaction", "reaction": "poop"},
+        {"type": "cue", "cue": "bored"},
+        {"type": "hand", "raised": "yes"},
+        {"type": "quality", "level": "great"},
+    ],
+)
+def test_malformed_lesson_messages_are_refused(links, loan, teacher, pupil_token, bad):
+    klass, pupil = live_session(links, loan, teacher, pupil_token)
+    send_raw(pupil, bad)
+    pupil.expect_error("bad_message")
+    klass.roundtrip()
+    assert not klass.pending
+
+
+def test_quality_is_shown_to_the_other_side_and_folded_into_the_session(
+    links, loan, teacher, pupil_token
+):
+    from cartable.live.models import SessionQuality
+
+    klass, pupil = live_session(links, loan, teacher, pupil_token)
+    sample = {
+        "level": "degraded",
+        "reasons": ["loss"],
+        "rtt_ms": 120.0,
+        "loss_pct": 4.0,
+        "fps": 18.0,
+        "freezes": 1,
+        "bitrate_kbps": 800.0,
+        "relayed": True,
+    }
+    pupil.send("quality", **sample)
+    shown = klass.expect("quality")
+    # The other side sees the level and its reasons, nothing more.
+    assert shown == {"type": "quality", "level": "degraded", "reasons": ["loss"], "from": "pupil"}
+    quality = wait_until(lambda: SessionQuality.objects.filter(side="pupil").first())
+    assert quality.samples == 1
+    assert quality.degraded == 1
+    assert quality.relayed == 1
+    assert quality.rtt_ms_sum == 120.0
+    assert quality.loss_pct_sum == 4.0
+    assert quality.freezes == 1
+
+
+def test_peer_left_says_whether_the_other_side_left_or_was_cut(links, loan, teacher, pupil_token):
+    klass, pupil = live_session(links, loan, teacher, pupil_token)
+    pupil.send("leave")
+    assert klass.expect("peer_left")["reason"] == "left"
+    again = links.open(loan.pk, "pupil", device=pupil_token)
+    again.send("hello", version=1, pc="abc123")
+    again.expect("welcome")
+    # The class learns which peer connection the pupil still holds.
+    assert klass.expect("peer_joined")["pc"] == "abc123"

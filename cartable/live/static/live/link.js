@@ -8,23 +8,50 @@
 // layout once: board camera, class camera, class microphone (sent), and a slot for the
 // pupil's camera (received). The pupil answers, putting its microphone on the audio
 // transceiver and its camera, when on, in the camera slot with replaceTrack: turning the
-// camera on or off never needs a new negotiation.
+// camera on or off never needs a new negotiation, and neither do the privacy pause and the
+// data-saving mode.
+//
+// The link keeps going by itself: a dropped WebSocket reconnects with backoff while the
+// peer connection (and so the media) carries on; a failed media path is brought back by an
+// ICE restart.
 
 export const PROTOCOL_VERSION = 1;
 
 /** @typedef {'class'|'pupil'} Side */
 /** @typedef {'board'|'class'|'audio'|'pupil_camera'} TrackLabel */
 
+const CLASS_LABELS = /** @type {TrackLabel[]} */ (['board', 'class', 'audio', 'pupil_camera']);
+// Close codes after which reconnecting is pointless (docs/protocol.md, "Closing").
+const FINAL_CLOSES = new Set([1000, 4400, 4403, 4409, 4410, 4413, 4429]);
+const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
+const MAX_ATTEMPTS = 40; // about five minutes of trying
+const QUALITY_EVERY_MS = 3000;
+// Sending priorities: on a poor link, audio first, then the board, then the class.
+const SEND_ENCODINGS = {
+  board: { priority: 'high', networkPriority: 'high', maxBitrate: 2_500_000 },
+  class: { priority: 'low', networkPriority: 'low', maxBitrate: 1_200_000 },
+  audio: { priority: 'high', networkPriority: 'high' },
+};
+// Relayed messages a page may listen to, each dispatched as an event of the same name.
+const RELAYED = ['hand', 'floor', 'cue', 'chat', 'reaction', 'pause', 'economy', 'quality'];
+
+function newId() {
+  return Math.random().toString(36).slice(2, 12) + Date.now().toString(36);
+}
+
 /**
  * Events (all CustomEvent, details in brackets):
  *  - 'welcome' {side, session, peerName}
- *  - 'peer' {present: boolean}
+ *  - 'peer' {present: boolean, reason?: 'left'|'lost'}
  *  - 'session' {live: boolean, reason?: string}
  *  - 'track' {label: TrackLabel, track: MediaStreamTrack}
  *  - 'media' {microphone: boolean, camera: boolean} (what the other side sends)
  *  - 'connection' {state: RTCPeerConnectionState}
+ *  - 'signalling' {state: 'reconnecting'|'restored'}
+ *  - 'local-quality' {level, reasons, ...} (what this side receives, also sent to the other)
+ *  - 'hand', 'floor', 'cue', 'chat', 'reaction', 'pause', 'economy', 'quality': the message
  *  - 'protocol-error' {code, message}
- *  - 'closed' {code, reason}
+ *  - 'closed' {code, reason} (final: no more reconnection)
  */
 export class LiveLink extends EventTarget {
   /**
@@ -40,14 +67,26 @@ export class LiveLink extends EventTarget {
     this.ws = null;
     /** @type {RTCPeerConnection|null} */
     this.pc = null;
+    this.pcId = null;
+    this.remotePcId = null;
     this.polite = side === 'pupil';
     this.iceServers = [];
+    this.iceTransportPolicy = 'all';
     this.sessionLive = false;
     this.peerPresent = false;
     this.makingOffer = false;
     this.ignoreOffer = false;
+    this.stopped = false;
+    this.attempt = 0;
+    this.reconnectTimer = null;
+    this.qualityTimer = null;
+    this.lastStats = null;
+    this.iceTimer = null;
+    this.remoteCamera = false;
     /** Class side: local tracks by label. @type {Partial<Record<TrackLabel, MediaStreamTrack|null>>} */
     this.local = {};
+    this.paused = false;
+    this.economy = false;
     /** Labels of transceivers, by mid (sent by the class side with its offers). */
     this.labelsByMid = {};
     /** Pupil side: the tracks the pupil sends. */
@@ -55,41 +94,77 @@ export class LiveLink extends EventTarget {
     this.camera = null;
   }
 
-  /** Open the signalling connection and say hello. Resolves on welcome. */
+  /** Open the signalling connection and say hello. Resolves on the first welcome. */
   connect() {
+    this.stopped = false;
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(this.url);
-      this.ws = ws;
-      let welcomed = false;
-      ws.addEventListener('open', () => {
-        this.send({ type: 'hello', version: PROTOCOL_VERSION, client: 'cartable-web' });
+      this.openSocket(resolve, reject);
+    });
+  }
+
+  openSocket(resolve, reject) {
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    let welcomed = false;
+    ws.addEventListener('open', () => {
+      this.send({
+        type: 'hello',
+        version: PROTOCOL_VERSION,
+        client: 'cartable-web',
+        ...(this.pcId ? { pc: this.pcId } : {}),
       });
-      ws.addEventListener('message', (event) => {
-        let message;
-        try {
-          message = JSON.parse(event.data);
-        } catch {
-          return;
+    });
+    ws.addEventListener('message', (event) => {
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (message.type === 'welcome') {
+        welcomed = true;
+        if (this.attempt > 0) {
+          this.emit('signalling', { state: 'restored' });
+          this.resumeNegotiation();
         }
-        if (message.type === 'welcome') {
-          welcomed = true;
-          resolve(message);
-        }
-        this.onMessage(message).catch((err) => console.error('live link', err));
-      });
-      ws.addEventListener('close', (event) => {
-        if (this.ws === ws) this.ws = null;
+        this.attempt = 0;
+        resolve?.(message);
+      }
+      this.onMessage(message).catch((err) => console.error('live link', err));
+    });
+    ws.addEventListener('close', (event) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (this.stopped || FINAL_CLOSES.has(event.code) || (!welcomed && this.attempt === 0)) {
+        // Refused, replaced, revoked or left on purpose: this is the end of the link.
+        this.stopped = true;
         this.closePeer();
-        if (!welcomed) reject(new Error(`refused (${event.code})`));
+        if (!welcomed) reject?.(new Error(`refused (${event.code})`));
         this.emit('closed', { code: event.code, reason: event.reason });
-      });
+        return;
+      }
+      if (this.attempt >= MAX_ATTEMPTS) {
+        // Refused again and again (the loan ended, the device was revoked meanwhile).
+        this.stopped = true;
+        this.closePeer();
+        this.emit('closed', { code: event.code, reason: 'gave up reconnecting' });
+        return;
+      }
+      // Cut (network change, server restart): the media goes on, signalling comes back.
+      this.peerPresent = false;
+      this.emit('signalling', { state: 'reconnecting' });
+      const base = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+      this.attempt += 1;
+      this.reconnectTimer = setTimeout(() => this.openSocket(), base + Math.random() * base * 0.3);
     });
   }
 
   send(message) {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) {
       this.ws.send(JSON.stringify(message));
+      return true;
     }
+    return false;
   }
 
   emit(type, detail) {
@@ -108,6 +183,8 @@ export class LiveLink extends EventTarget {
 
   /** Leave: close signalling and media; the session goes on for the other side. */
   leave() {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
     this.send({ type: 'leave' });
     this.closePeer();
     if (this.ws) this.ws.close(1000);
@@ -118,11 +195,54 @@ export class LiveLink extends EventTarget {
     this.send({ type: 'media', microphone, camera });
   }
 
+  raiseHand(raised) {
+    return this.send({ type: 'hand', raised });
+  }
+
+  giveFloor() {
+    return this.send({ type: 'floor' });
+  }
+
+  cue(cue) {
+    return this.send({ type: 'cue', cue });
+  }
+
+  chat(text) {
+    return this.send({ type: 'chat', text });
+  }
+
+  react(reaction) {
+    return this.send({ type: 'reaction', reaction });
+  }
+
+  /** Pupil side: ask the class for the data-saving mode. */
+  requestEconomy(on) {
+    const sent = this.send({ type: 'economy', on });
+    if (sent) this.economy = on;
+    return sent;
+  }
+
+  /**
+   * After a signalling cut: an offer made while the socket was down never arrived, so
+   * send it again; a path that failed meanwhile needs a new ICE restart.
+   */
+  resumeNegotiation() {
+    const pc = this.pc;
+    if (!pc) return;
+    if (pc.signalingState === 'have-local-offer' && pc.localDescription) {
+      this.sendDescription(pc);
+    } else if (this.side === 'class' && ['failed', 'disconnected'].includes(pc.iceConnectionState)) {
+      pc.restartIce();
+    }
+  }
+
   async onMessage(message) {
     switch (message.type) {
       case 'welcome':
         this.iceServers = message.ice_servers || [];
+        this.iceTransportPolicy = message.ice_transport_policy || 'all';
         this.sessionLive = Boolean(message.session);
+        if (!this.sessionLive) this.closePeer();
         this.emit('welcome', {
           side: message.side,
           session: message.session,
@@ -131,19 +251,25 @@ export class LiveLink extends EventTarget {
         this.emit('session', { live: this.sessionLive });
         break;
       case 'peer_joined':
-        // A new connection of the other side (it reloaded, or replaced an older tab):
-        // whatever was negotiated with the old one is gone, so start afresh.
-        this.closePeer();
+        // The same peer connection on the other side (it only lost its signalling, or the
+        // server restarted): keep the media going. Otherwise the other side is a new page
+        // and whatever was negotiated with the old one is gone: start afresh.
+        if (!(this.pc && message.pc && message.pc === this.remotePcId)) this.closePeer();
         this.peerPresent = true;
         this.emit('peer', { present: true });
         this.maybeStartPeer();
+        if (this.side === 'class' && this.pc) this.sendPause();
         break;
       case 'peer_left':
         this.peerPresent = false;
-        this.closePeer();
-        this.emit('peer', { present: false });
+        // Left on purpose: the media stops. Lost: the media may well go on; the peer
+        // connection ends by itself if the other side does not come back.
+        if (message.reason !== 'lost') this.closePeer();
+        this.emit('peer', { present: false, reason: message.reason });
         break;
       case 'session_started':
+        // The relay's credentials come with the session they are valid for.
+        if (message.ice_servers) this.iceServers = message.ice_servers;
         this.sessionLive = true;
         this.emit('session', { live: true });
         this.maybeStartPeer();
@@ -154,15 +280,27 @@ export class LiveLink extends EventTarget {
         this.emit('session', { live: false, reason: message.reason });
         break;
       case 'signal':
+        if (message.pc) this.remotePcId = message.pc;
         await this.onSignal(message);
         break;
       case 'media':
+        this.remoteCamera = message.camera;
         this.emit('media', { microphone: message.microphone, camera: message.camera });
+        break;
+      case 'pause':
+        // Pupil side: no class picture is expected during the pause (no quality alarm).
+        if (this.side === 'pupil') this.paused = message.paused;
+        this.emit('pause', message);
+        break;
+      case 'economy':
+        if (this.side === 'class') await this.setEconomy(message.on);
+        this.emit('economy', message);
         break;
       case 'error':
         this.emit('protocol-error', { code: message.code, message: message.message });
         break;
       default:
+        if (RELAYED.includes(message.type)) this.emit(message.type, message);
         break;
     }
   }
@@ -174,19 +312,65 @@ export class LiveLink extends EventTarget {
     if (this.side !== 'class' || this.pc || !this.sessionLive || !this.peerPresent) return;
     if (!this.local.board && !this.local.class) return;
     const pc = this.createPeer();
-    const board = new MediaStream();
-    const klass = new MediaStream();
-    pc.addTransceiver(this.local.board || 'video', {
-      direction: 'sendonly',
-      streams: [board],
+    for (const label of ['board', 'class']) {
+      pc.addTransceiver(this.sending(label), {
+        direction: 'sendonly',
+        streams: [new MediaStream()],
+        sendEncodings: [SEND_ENCODINGS[label]],
+      });
+    }
+    pc.addTransceiver(this.sending('audio') || 'audio', {
+      direction: 'sendrecv',
+      sendEncodings: [SEND_ENCODINGS.audio],
     });
-    pc.addTransceiver(this.local.class || 'video', {
-      direction: 'sendonly',
-      streams: [klass],
-    });
-    pc.addTransceiver(this.local.audio || 'audio', { direction: 'sendrecv' });
     pc.addTransceiver('video', { direction: 'recvonly' });
-    this.classLabels = ['board', 'class', 'audio', 'pupil_camera'];
+  }
+
+  /** Class side: what a sender sends now: nothing during the pause or economy. */
+  sending(label) {
+    if (this.paused) return label === 'audio' ? null : 'video';
+    if (label === 'class' && this.economy) return 'video';
+    return this.local[label] || (label === 'audio' ? null : 'video');
+  }
+
+  classTransceiver(label) {
+    return this.pc ? this.pc.getTransceivers()[CLASS_LABELS.indexOf(label)] : null;
+  }
+
+  /** Class side: put on each sender what it should send now. */
+  async applySending() {
+    if (!this.pc) return;
+    for (const label of ['board', 'class', 'audio']) {
+      const transceiver = this.classTransceiver(label);
+      if (!transceiver) continue;
+      const wanted = this.sending(label);
+      const track = typeof wanted === 'string' ? null : wanted;
+      if (transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
+    }
+    await this.tuneBoard();
+  }
+
+  /** Board: sharp text; in the data-saving mode, fewer but sharper frames. */
+  async tuneBoard() {
+    const transceiver = this.classTransceiver('board');
+    if (!transceiver) return;
+    try {
+      const params = transceiver.sender.getParameters();
+      if (!params.encodings || !params.encodings.length) return;
+      params.degradationPreference = 'maintain-resolution';
+      const encoding = params.encodings[0];
+      encoding.scaleResolutionDownBy = 1;
+      if (this.economy) {
+        encoding.maxFramerate = 5;
+        encoding.maxBitrate = 700_000;
+      } else {
+        delete encoding.maxFramerate;
+        encoding.maxBitrate = SEND_ENCODINGS.board.maxBitrate;
+      }
+      await transceiver.sender.setParameters(params);
+    } catch (err) {
+      console.warn('board parameters', err);
+    }
   }
 
   /** Class side: set or replace a local track (a camera swapped, media acquired late). */
@@ -196,14 +380,31 @@ export class LiveLink extends EventTarget {
       this.maybeStartPeer();
       return;
     }
-    const index = this.classLabels.indexOf(label);
-    const transceiver = this.pc.getTransceivers()[index];
-    if (transceiver) await transceiver.sender.replaceTrack(track);
+    await this.applySending();
+  }
+
+  /** Class side: the privacy pause stops every class track at once, without renegotiating. */
+  async setPaused(paused) {
+    this.paused = paused;
+    await this.applySending();
+    this.sendPause();
+  }
+
+  sendPause() {
+    this.send({ type: 'pause', paused: this.paused });
+  }
+
+  /** Class side: the pupil's data-saving mode. */
+  async setEconomy(on) {
+    this.economy = on;
+    await this.applySending();
   }
 
   /** Class side: forget local tracks (they were stopped at the end of a session). */
   clearLocal() {
     this.local = {};
+    this.paused = false;
+    this.economy = false;
   }
 
   /** Pupil side: the microphone track (muted with track.enabled, kept for the session). */
@@ -238,10 +439,17 @@ export class LiveLink extends EventTarget {
   }
 
   createPeer() {
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: 'max-bundle' });
+    const pc = new RTCPeerConnection({
+      iceServers: this.iceServers,
+      iceTransportPolicy: this.iceTransportPolicy,
+      bundlePolicy: 'max-bundle',
+    });
     this.pc = pc;
+    this.pcId = newId();
+    this.remotePcId = null;
     this.makingOffer = false;
     this.ignoreOffer = false;
+    this.lastStats = null;
     pc.addEventListener('negotiationneeded', async () => {
       try {
         this.makingOffer = true;
@@ -255,7 +463,7 @@ export class LiveLink extends EventTarget {
     });
     pc.addEventListener('icecandidate', ({ candidate }) => {
       if (candidate && this.pc === pc) {
-        this.send({ type: 'signal', candidate: candidate.toJSON() });
+        this.send({ type: 'signal', pc: this.pcId, candidate: candidate.toJSON() });
       }
     });
     pc.addEventListener('track', ({ track, transceiver }) => {
@@ -263,26 +471,53 @@ export class LiveLink extends EventTarget {
       if (label) this.emit('track', { label, track });
     });
     pc.addEventListener('connectionstatechange', () => {
-      if (this.pc === pc) this.emit('connection', { state: pc.connectionState });
+      if (this.pc !== pc) return;
+      this.emit('connection', { state: pc.connectionState });
+      if (pc.connectionState === 'connected' && this.side === 'class') this.tuneBoard();
+      // Kept through a "lost" peer, but the peer did not come back and the path is dead.
+      if (pc.connectionState === 'failed' && !this.peerPresent) this.closePeer();
     });
+    pc.addEventListener('iceconnectionstatechange', () => this.watchIce(pc));
+    clearInterval(this.qualityTimer);
+    this.qualityTimer = setInterval(() => this.sampleQuality(pc), QUALITY_EVERY_MS);
     return pc;
+  }
+
+  /**
+   * Bring a failed media path back with an ICE restart (a network change, Wi-Fi to 4G).
+   * The class side restarts: it is the side that offers. A path only "disconnected" often
+   * comes back by itself; if it has not within 2 seconds, restart too.
+   */
+  watchIce(pc) {
+    if (this.pc !== pc || this.side !== 'class') return;
+    clearTimeout(this.iceTimer);
+    if (pc.iceConnectionState === 'failed') {
+      pc.restartIce();
+    } else if (pc.iceConnectionState === 'disconnected') {
+      this.iceTimer = setTimeout(() => {
+        if (this.pc === pc && pc.iceConnectionState === 'disconnected') pc.restartIce();
+      }, 2000);
+    }
   }
 
   /** @returns {TrackLabel|undefined} */
   labelOf(transceiver) {
     if (this.side === 'class') {
-      const index = this.pc.getTransceivers().indexOf(transceiver);
-      return this.classLabels[index];
+      return CLASS_LABELS[this.pc.getTransceivers().indexOf(transceiver)];
     }
     return this.labelsByMid[transceiver.mid];
   }
 
   sendDescription(pc) {
-    const message = { type: 'signal', description: pc.localDescription.toJSON() };
+    const message = {
+      type: 'signal',
+      pc: this.pcId,
+      description: pc.localDescription.toJSON(),
+    };
     if (this.side === 'class') {
       message.tracks = {};
       pc.getTransceivers().forEach((transceiver, index) => {
-        if (transceiver.mid !== null) message.tracks[transceiver.mid] = this.classLabels[index];
+        if (transceiver.mid !== null) message.tracks[transceiver.mid] = CLASS_LABELS[index];
       });
     }
     this.send(message);
@@ -294,7 +529,9 @@ export class LiveLink extends EventTarget {
       // The pupil side opens its peer connection when the first offer arrives.
       if (this.side !== 'pupil' || !description || description.type !== 'offer') return;
       this.labelsByMid = { ...(tracks || {}) };
+      const remote = this.remotePcId;
       this.createPeer();
+      this.remotePcId = remote;
     }
     const pc = this.pc;
     if (description) {
@@ -317,10 +554,94 @@ export class LiveLink extends EventTarget {
     }
   }
 
+  /**
+   * Sample what this side receives and send a compact summary: the other side shows it,
+   * the server keeps aggregates for reports. Levels: poor, degraded or good.
+   */
+  async sampleQuality(pc) {
+    if (this.pc !== pc || pc.connectionState !== 'connected') return;
+    const stats = await pc.getStats();
+    const now = { at: performance.now(), lost: 0, received: 0, bytes: 0, freezes: 0 };
+    let video = null;
+    let rtt = null;
+    let jitter = null;
+    let relayed = false;
+    const mainLabel = this.side === 'pupil' ? 'board' : 'pupil_camera';
+    const mainMid = this.pc
+      .getTransceivers()
+      .find((t) => this.labelOf(t) === mainLabel)?.mid;
+    stats.forEach((s) => {
+      if (s.type === 'inbound-rtp') {
+        now.lost += s.packetsLost || 0;
+        now.received += s.packetsReceived || 0;
+        now.bytes += s.bytesReceived || 0;
+        if (s.kind === 'video') now.freezes += s.freezeCount || 0;
+        if (s.kind === 'video' && s.mid === mainMid) video = s;
+        if (s.kind === 'audio' && s.jitter !== undefined) jitter = s.jitter * 1000;
+      } else if (s.type === 'transport' && s.selectedCandidatePairId) {
+        const pair = stats.get(s.selectedCandidatePairId);
+        if (pair) {
+          if (pair.currentRoundTripTime !== undefined) rtt = pair.currentRoundTripTime * 1000;
+          const local = stats.get(pair.localCandidateId);
+          const remote = stats.get(pair.remoteCandidateId);
+          relayed = local?.candidateType === 'relay' || remote?.candidateType === 'relay';
+        }
+      }
+    });
+    const last = this.lastStats;
+    this.lastStats = now;
+    if (!last) return;
+    const seconds = (now.at - last.at) / 1000;
+    const lost = Math.max(0, now.lost - last.lost);
+    const received = Math.max(0, now.received - last.received);
+    const loss = lost + received ? (100 * lost) / (lost + received) : 0;
+    const freezes = Math.max(0, now.freezes - last.freezes);
+    const expectVideo = this.side === 'pupil' ? !this.paused : this.remoteCamera === true;
+    const fps = video && video.framesPerSecond !== undefined ? video.framesPerSecond : null;
+    const reasons = [];
+    let level = 'good';
+    const worse = (to) => {
+      if (to === 'poor' || level === 'good') level = to;
+    };
+    const flag = (to, reason) => {
+      worse(to);
+      reasons.push(reason);
+    };
+    if (loss >= 10) flag('poor', 'loss');
+    else if (loss >= 2) flag('degraded', 'loss');
+    if (rtt !== null && rtt >= 800) flag('poor', 'latency');
+    else if (rtt !== null && rtt >= 300) flag('degraded', 'latency');
+    // In the data-saving mode the board sends 5 frames a second on purpose.
+    const [poorFps, degradedFps] = this.economy ? [2, 4] : [5, 15];
+    if (expectVideo && (fps === null || fps < poorFps)) flag('poor', 'low_frame_rate');
+    else if (expectVideo && fps < degradedFps) flag('degraded', 'low_frame_rate');
+    if (freezes > 0) flag(freezes > 1 ? 'poor' : 'degraded', 'freezes');
+    const sample = {
+      type: 'quality',
+      level,
+      reasons,
+      rtt_ms: rtt,
+      loss_pct: Math.round(loss * 10) / 10,
+      jitter_ms: jitter,
+      fps,
+      width: video?.frameWidth ?? null,
+      height: video?.frameHeight ?? null,
+      freezes,
+      bitrate_kbps: seconds > 0 ? Math.max(0, ((now.bytes - last.bytes) * 8) / 1000 / seconds) : null,
+      relayed,
+    };
+    this.emit('local-quality', sample);
+    this.send(sample);
+  }
+
   closePeer() {
+    clearInterval(this.qualityTimer);
+    clearTimeout(this.iceTimer);
     if (this.pc) {
       const pc = this.pc;
       this.pc = null;
+      this.pcId = null;
+      this.remotePcId = null;
       // Closing ends every received track; the pages stop their own local tracks.
       pc.close();
       this.emit('connection', { state: 'closed' });

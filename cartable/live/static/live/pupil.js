@@ -1,6 +1,7 @@
 // Pupil page: one tap to join, both class cameras, microphone and camera toggles.
 // The camera starts off; the microphone starts on.
 
+import { mountChat, wireConnection } from './lesson.js';
 import { LiveLink } from './link.js';
 import { announce, attach, liveUrl, setToggle, stopAll } from './ui.js';
 
@@ -15,6 +16,11 @@ const cameraButton = document.getElementById('camera');
 const swapButton = document.getElementById('swap');
 const selfView = document.getElementById('self-view');
 const classAudio = document.getElementById('class-audio');
+const handButton = document.getElementById('hand-button');
+const awayButton = document.getElementById('away');
+const economyButton = document.getElementById('economy');
+const pausedScreen = document.getElementById('paused-screen');
+const className = document.querySelector('#pupil').dataset.className || 'La classe';
 const views = {
   board: document.getElementById('board-video'),
   class: document.getElementById('class-video'),
@@ -28,6 +34,17 @@ let micOn = true;
 let live = false;
 let classPresent = false;
 let large = 'board';
+let handRaised = false;
+let away = false;
+let economy = false;
+let paused = false;
+
+const chat = mountChat({
+  root: document.getElementById('chat'),
+  getLink: () => link,
+  me: 'Moi',
+  other: () => className,
+});
 
 function render() {
   const joined = Boolean(link);
@@ -40,6 +57,14 @@ function render() {
   setToggle(micButton, micOn && Boolean(microphone), micOn && microphone ? 'activé' : 'coupé');
   setToggle(cameraButton, Boolean(camera), camera ? 'activée' : 'coupée');
   selfView.hidden = !camera;
+  handButton.setAttribute('aria-pressed', String(handRaised));
+  handButton.textContent = handRaised ? 'Baisser la main' : 'Lever la main';
+  awayButton.setAttribute('aria-pressed', String(away));
+  awayButton.textContent = away ? 'Je suis de retour' : 'Je fais une pause';
+  economyButton.setAttribute('aria-pressed', String(economy));
+  pausedScreen.hidden = !paused || !connected;
+  root.dataset.paused = String(paused);
+  root.dataset.hand = handRaised ? 'raised' : 'down';
   for (const [name, video] of Object.entries(views)) {
     video.closest('figure').classList.toggle('large', name === large);
     video.closest('figure').classList.toggle('small', name !== large);
@@ -72,6 +97,7 @@ async function join() {
     wire(link);
     await link.setMicrophone(microphone);
     await link.connect();
+    if (!classPresent) announce(live ? 'La classe arrive…' : 'En attente de la classe…');
     render();
     // The join button disappears: keep the keyboard focus in the lesson.
     stage.focus();
@@ -87,7 +113,23 @@ async function join() {
 }
 
 function wire(current) {
+  chat.wire(current);
+  wireConnection(current, {
+    qualityElement: document.getElementById('class-quality'),
+    where: 'dans la classe',
+  });
+  current.addEventListener('floor', () => {
+    handRaised = false;
+    announce('L’enseignant te donne la parole !');
+    render();
+  });
+  current.addEventListener('pause', ({ detail }) => {
+    paused = detail.paused;
+    announce(paused ? 'La classe a fait une pause.' : 'La classe est de retour.');
+    render();
+  });
   current.addEventListener('session', ({ detail }) => {
+    const was = live;
     live = detail.live;
     if (!live) clearViews();
     if (detail.reason) {
@@ -95,14 +137,23 @@ function wire(current) {
       leave();
       return;
     }
-    announce(live && classPresent ? 'Tu es en classe !' : 'En attente de la classe…');
+    // A reconnection repeats the session's state: announce only a change.
+    if (was !== live) announce(live && classPresent ? 'Tu es en classe !' : 'En attente de la classe…');
     render();
     announceMedia();
   });
   current.addEventListener('peer', ({ detail }) => {
+    const was = classPresent;
     classPresent = detail.present;
-    if (!detail.present) clearViews();
-    announce(live && classPresent ? 'Tu es en classe !' : 'En attente de la classe…');
+    if (!detail.present && detail.reason === 'lost') {
+      // Only the class's signalling is cut: its picture and sound may well go on.
+      announce('La connexion de la classe est coupée : reconnexion…');
+    } else {
+      if (!detail.present) clearViews();
+      if (was !== classPresent) {
+        announce(live && classPresent ? 'Tu es en classe !' : 'En attente de la classe…');
+      }
+    }
     render();
     if (detail.present) announceMedia();
   });
@@ -143,7 +194,16 @@ function stopMedia() {
   clearViews();
 }
 
+function resetLesson() {
+  handRaised = false;
+  away = false;
+  economy = false;
+  paused = false;
+  chat.clear(); // messages live only as long as the lesson
+}
+
 function leave() {
+  resetLesson();
   const current = link;
   link = null;
   current?.leave();
@@ -202,6 +262,42 @@ cameraButton.addEventListener('click', async () => {
   }
 });
 
+handButton.addEventListener('click', () => {
+  if (!link?.raiseHand(!handRaised)) return;
+  handRaised = !handRaised;
+  announce(handRaised ? 'Tu lèves la main.' : 'Tu as baissé la main.');
+  render();
+});
+
+const CUE_SAID = {
+  cant_hear: 'La classe sait que tu n’entends pas.',
+  cant_see: 'La classe sait que tu ne vois pas.',
+  slower: 'La classe sait que tu voudrais aller plus lentement.',
+};
+for (const button of document.querySelectorAll('[data-cue]')) {
+  button.addEventListener('click', () => {
+    if (link?.cue(button.dataset.cue)) announce(CUE_SAID[button.dataset.cue]);
+  });
+}
+
+awayButton.addEventListener('click', () => {
+  if (!link?.cue(away ? 'back' : 'away')) return;
+  away = !away;
+  announce(away ? 'La classe sait que tu fais une pause.' : 'Bon retour !');
+  render();
+});
+
+economyButton.addEventListener('click', () => {
+  if (!link?.requestEconomy(!economy)) return;
+  economy = !economy;
+  announce(
+    economy
+      ? 'Mode économie : seulement le tableau, moins d’images mais plus nettes.'
+      : 'Mode économie arrêté.',
+  );
+  render();
+});
+
 swapButton.addEventListener('click', () => {
   large = large === 'board' ? 'class' : 'board';
   announce(large === 'board' ? 'Le tableau est en grand.' : 'La classe est en grand.');
@@ -209,3 +305,7 @@ swapButton.addEventListener('click', () => {
 });
 
 render();
+
+// Closing or reloading the page is leaving on purpose: the other side stops waiting for
+// this page's media at once rather than after the connection times out.
+window.addEventListener('pagehide', () => link?.leave());

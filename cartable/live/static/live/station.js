@@ -1,6 +1,7 @@
 // Class station page: pick cameras and microphone, start and end the session, see and
 // hear the pupil.
 
+import { mountChat, wireConnection } from './lesson.js';
 import { LiveLink } from './link.js';
 import { announce, attach, liveUrl, stopAll } from './ui.js';
 
@@ -21,6 +22,18 @@ const pupilAudio = document.getElementById('pupil-audio');
 const previews = {
   board: document.getElementById('board-preview'),
   class: document.getElementById('class-preview'),
+};
+
+const pauseButton = document.getElementById('pause');
+const pausedNote = document.getElementById('paused-note');
+const hand = document.getElementById('hand');
+const cueBanner = document.getElementById('pupil-cue');
+const awayBanner = document.getElementById('pupil-away');
+const economyNote = document.getElementById('pupil-economy');
+const CUES = {
+  cant_hear: 'n’entend pas',
+  cant_see: 'ne voit pas',
+  slower: 'demande d’aller plus lentement',
 };
 
 const link = new LiveLink({ url: liveUrl(loanId, 'class'), side: 'class' });
@@ -104,6 +117,11 @@ function releaseMedia() {
 
 function render() {
   startButton.hidden = live && Boolean(local.board);
+  pauseButton.hidden = !live || !local.board;
+  pauseButton.setAttribute('aria-pressed', String(link.paused));
+  pauseButton.textContent = link.paused ? 'Reprendre' : 'Pause confidentialité';
+  pausedNote.hidden = !link.paused || !live;
+  root.dataset.paused = String(link.paused);
   startButton.textContent = live ? 'Reprendre la séance' : 'Démarrer la séance';
   endButton.hidden = !live;
   for (const select of Object.values(selects)) select.disabled = live && Boolean(local.board);
@@ -147,9 +165,95 @@ endButton.addEventListener('click', () => {
   link.end();
 });
 
+pauseButton.addEventListener('click', async () => {
+  await link.setPaused(!link.paused);
+  announce(
+    link.paused
+      ? 'Pause confidentialité : rien n’est transmis à l’élève.'
+      : 'Fin de la pause : l’élève voit et entend à nouveau la classe.',
+  );
+  render();
+});
+
+document.getElementById('give-floor').addEventListener('click', () => {
+  link.giveFloor();
+  showHand(false);
+  announce(`Vous avez donné la parole à ${pupilName}.`);
+  pupilState.focus();
+});
+
+function showHand(raised) {
+  hand.hidden = !raised;
+  root.dataset.hand = raised ? 'raised' : 'down';
+}
+
+/** A short, soft tone when the hand goes up: heard across the room, made on the spot. */
+function chime() {
+  try {
+    const audio = new AudioContext();
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.frequency.value = 880;
+    gain.gain.setValueAtTime(0.2, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.6);
+    tone.connect(gain).connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.6);
+    tone.onended = () => audio.close();
+  } catch {
+    // No sound available: the banner is still there.
+  }
+}
+
+const chat = mountChat({
+  root: document.getElementById('chat'),
+  getLink: () => link,
+  me: 'Classe',
+  other: () => pupilName,
+});
+chat.wire(link);
+wireConnection(link, {
+  qualityElement: document.getElementById('peer-quality'),
+  where: 'chez l’élève',
+});
+
+link.addEventListener('hand', ({ detail }) => {
+  showHand(detail.raised);
+  if (detail.raised) {
+    chime();
+    announce(`${pupilName} lève la main.`);
+  } else {
+    announce(`${pupilName} a baissé la main.`);
+  }
+});
+link.addEventListener('cue', ({ detail }) => {
+  if (detail.cue === 'away') {
+    awayBanner.hidden = false;
+    announce(`${pupilName} fait une pause.`);
+  } else if (detail.cue === 'back') {
+    awayBanner.hidden = true;
+    announce(`${pupilName} est de retour.`);
+  } else {
+    cueBanner.textContent = `${pupilName} ${CUES[detail.cue]}.`;
+    cueBanner.hidden = false;
+    announce(cueBanner.textContent);
+    clearTimeout(cueBanner.timer);
+    cueBanner.timer = setTimeout(() => (cueBanner.hidden = true), 15000);
+  }
+});
+link.addEventListener('economy', ({ detail }) => {
+  economyNote.hidden = !detail.on;
+  announce(detail.on ? 'L’élève passe en mode économie.' : 'L’élève quitte le mode économie.');
+});
+
+let welcomed = false;
 link.addEventListener('welcome', ({ detail }) => {
   pupilName = detail.peerName || pupilName;
-  announce(detail.session ? 'Une séance est en cours.' : 'Prêt. La séance n’a pas commencé.');
+  // After a reconnection, « Connexion rétablie » is the news, not the session's state.
+  if (!welcomed) {
+    announce(detail.session ? 'Une séance est en cours.' : 'Prêt. La séance n’a pas commencé.');
+  }
+  welcomed = true;
 });
 link.addEventListener('session', ({ detail }) => {
   const wasLive = live;
@@ -157,6 +261,11 @@ link.addEventListener('session', ({ detail }) => {
   live = detail.live;
   if (wasLive && !live) {
     releaseMedia();
+    showHand(false);
+    awayBanner.hidden = true;
+    cueBanner.hidden = true;
+    economyNote.hidden = true;
+    chat.clear(); // messages live only as long as the lesson
     attach(pupilVideo, null);
     attach(pupilAudio, null);
     announce('Séance terminée.');
@@ -168,11 +277,15 @@ link.addEventListener('session', ({ detail }) => {
   if (endHadFocus) startButton.focus();
 });
 link.addEventListener('peer', ({ detail }) => {
+  const wasPresent = pupilPresent;
   pupilPresent = detail.present;
-  if (!detail.present) {
+  if (!detail.present && detail.reason === 'lost') {
+    announce(`La connexion de ${pupilName} est coupée : reconnexion…`);
+  } else if (!detail.present) {
     showPupilCamera(false);
+    showHand(false);
     announce(`${pupilName} s'est déconnecté·e.`);
-  } else {
+  } else if (!wasPresent) {
     announce(live ? `${pupilName} a rejoint la séance.` : `${pupilName} est en attente.`);
   }
   render();
@@ -191,10 +304,10 @@ link.addEventListener('protocol-error', ({ detail }) => {
   if (detail.code === 'replaced') announce('Ce poste a été ouvert ailleurs.');
   else if (detail.code === 'loan_inactive') announce('Cette mise à disposition n’est pas en cours.');
 });
-link.addEventListener('closed', () => {
+link.addEventListener('closed', ({ detail }) => {
   pupilPresent = false;
   render();
-  announce('Connexion au serveur perdue. Rechargez la page.');
+  if (detail.code !== 4409) announce('Connexion au serveur perdue. Rechargez la page.');
 });
 
 function showPupilCamera(on) {
@@ -206,3 +319,7 @@ function showPupilCamera(on) {
 await listDevices().catch(() => {});
 render();
 link.connect().catch(() => announce('Accès refusé à cette séance.'));
+
+// Closing or reloading the page is leaving on purpose: the other side stops waiting for
+// this page's media at once rather than after the connection times out.
+window.addEventListener('pagehide', () => link?.leave());
