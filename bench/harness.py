@@ -8,6 +8,7 @@ and WebRTC can reach nothing but 127.0.0.1.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import math
 import os
@@ -20,7 +21,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -93,6 +94,7 @@ class Platform:
     password: str
     var_dir: Path
     server_log: Path
+    email: str = ""  # what the teacher signs in with, when the demo gives one
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path
@@ -132,12 +134,14 @@ def wait_http(url: str, server: subprocess.Popen, timeout: float = 30.0) -> None
 
 
 @contextlib.contextmanager
-def running_platform() -> Iterator[Platform]:
-    """Demo data in a fresh CARTABLE_VAR_DIR, then ``cartable serve`` on a free port."""
+def running_platform(extra_env: Mapping[str, str] | None = None) -> Iterator[Platform]:
+    """Demo data in a fresh CARTABLE_VAR_DIR, then ``cartable serve`` on a free port.
+
+    ``extra_env`` is added to the server's environment (TURN_URLS, for example)."""
     var_dir = Path(tempfile.mkdtemp(prefix="cartable-bench-"))
     server = None
     try:
-        env = server_env(var_dir)
+        env = {**server_env(var_dir), **(extra_env or {})}
         port = free_port()
         demo = subprocess.run(
             [str(CARTABLE), "demo", "--json", "--no-serve", "--port", str(port)],
@@ -169,6 +173,7 @@ def running_platform() -> Iterator[Platform]:
             password=links["teacher"]["password"],
             var_dir=var_dir,
             server_log=server_log,
+            email=links["teacher"].get("email", ""),
         )
     except BaseException:
         log_path = var_dir / "server.log"
@@ -192,7 +197,7 @@ def running_platform() -> Iterator[Platform]:
 
 
 @contextlib.contextmanager
-def chromium() -> Iterator:
+def chromium(extra_args: Sequence[str] = ()) -> Iterator:
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -201,7 +206,7 @@ def chromium() -> Iterator:
         )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *extra_args]
         )
         try:
             yield browser
@@ -226,7 +231,9 @@ def new_device(browser, init_scripts: Sequence[str] = ()):
 def open_station(page, platform: Platform) -> None:
     """Sign in as the teacher, pick the fake cameras 0 and 2, start the session."""
     page.goto(platform.url(f"/connexion/?next=/station/{platform.loan_id}/"))
-    page.get_by_label("Identifiant").fill(platform.username)
+    # People sign in with their email address (the field is labelled « Adresse électronique
+    # (identifiant) »); a demo without one signs in with the username.
+    page.get_by_label("Identifiant").fill(platform.email or platform.username)
     page.get_by_label("Mot de passe").fill(platform.password)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url(platform.url(f"/station/{platform.loan_id}/"))
@@ -338,6 +345,139 @@ def first_after(events: Sequence[Sequence], name: str, start: float) -> float | 
     return None
 
 
+# What one page's peer connection says: per track label, the inbound-rtp and outbound-rtp
+# stats (with the remote-inbound-rtp report the other side sent back over RTCP), and the
+# selected candidate pair with its two candidates. None before the peer connection exists.
+LINK_STATS_JS = """
+async () => {
+  const link = window.cartableLink;
+  if (!link || !link.pc) return null;
+  const pc = link.pc;
+  const report = await pc.getStats();
+  const plain = (s) => (s ? JSON.parse(JSON.stringify(s)) : null);
+  const out = {
+    at: performance.timeOrigin + performance.now(),
+    ice: pc.iceConnectionState,
+    connection: pc.connectionState,
+    inbound: {},
+    outbound: {},
+    remoteInbound: {},
+    pair: null,
+    local: null,
+    remote: null,
+  };
+  const byMid = {};
+  report.forEach((s) => {
+    if (s.type === 'inbound-rtp' || s.type === 'outbound-rtp') byMid[s.type + ':' + s.mid] = s;
+    if (s.type === 'transport' && s.selectedCandidatePairId) {
+      const pair = report.get(s.selectedCandidatePairId);
+      out.pair = plain(pair);
+      if (pair) {
+        out.local = plain(report.get(pair.localCandidateId));
+        out.remote = plain(report.get(pair.remoteCandidateId));
+      }
+    }
+  });
+  for (const transceiver of pc.getTransceivers()) {
+    const label = link.labelOf(transceiver);
+    if (!label || transceiver.mid === null) continue;
+    const inbound = byMid['inbound-rtp:' + transceiver.mid];
+    const outbound = byMid['outbound-rtp:' + transceiver.mid];
+    if (inbound) out.inbound[label] = plain(inbound);
+    if (outbound) {
+      out.outbound[label] = plain(outbound);
+      const back = outbound.remoteId && report.get(outbound.remoteId);
+      if (back) out.remoteInbound[label] = plain(back);
+    }
+  }
+  return out;
+}
+"""
+
+NOW_JS = "performance.timeOrigin + performance.now()"
+
+
+def e2e_module(name: str):
+    """A helper module of the end-to-end tests (tests/e2e/NAME.py), loaded by its path, so the
+    benchmarks impair the network and start coturn exactly as the tests do."""
+    path = ROOT / "tests" / "e2e" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"cartable_e2e_{name}", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def path_of(stats: dict | None) -> str:
+    """The selected candidate pair of a LINK_STATS_JS answer, e.g. 'relay/relay udp (relay
+    over tcp)'."""
+    if not stats or not stats.get("local") or not stats.get("remote"):
+        return "no selected pair"
+    local, remote = stats["local"], stats["remote"]
+    text = (
+        f"{local.get('candidateType', '?')}/{remote.get('candidateType', '?')} "
+        f"{local.get('protocol', '?')}"
+    )
+    if local.get("relayProtocol"):
+        text += f" (relay over {local['relayProtocol']})"
+    return text
+
+
+# Media loss ------------------------------------------------------------------------------
+
+BENCH_NFT_TABLE = "cartable_bench"
+
+
+class UdpDrop:
+    """What udp_drop set up: the rule, and its counters (UDP packets seen, dropped)."""
+
+    def __init__(self, rule: str) -> None:
+        self.rule = rule
+
+    def counts(self) -> tuple[int, int]:
+        listing = subprocess.run(
+            ["nft", "-j", "list", "table", "inet", BENCH_NFT_TABLE],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        packets = []
+        for item in json.loads(listing or "{}").get("nftables", []):
+            for expr in item.get("rule", {}).get("expr", []):
+                if "counter" in expr:
+                    packets.append(int(expr["counter"]["packets"]))
+        return (packets[0], packets[1]) if len(packets) == 2 else (0, 0)
+
+
+@contextlib.contextmanager
+def udp_drop(percent: int, hook: str = "input") -> Iterator[UdpDrop]:
+    """Drop ``percent`` % of UDP packets in this namespace with nftables (no netem here),
+    as tests/e2e/netem.py does but on the ``input`` hook by default: a packet dropped on
+    ``output`` fails the sender's sendto() with EPERM, and Chromium sends it again, so a
+    random loss there hardly loses anything (a 100 % cut works on either hook). Two
+    counters tell the packets seen and dropped."""
+    if hook not in ("input", "output") or not 0 < percent <= 100:
+        raise ValueError("udp_drop: hook input or output, 0 < percent ≤ 100")
+
+    def nft(*args: str, check: bool = True) -> None:
+        subprocess.run(["nft", *args], check=check, capture_output=True)
+
+    rule = ["meta", "l4proto", "udp"]
+    if percent < 100:
+        rule += ["numgen", "random", "mod", "100", "<", str(percent)]
+    table = ["inet", BENCH_NFT_TABLE]
+    nft("delete", "table", *table, check=False)
+    try:
+        nft("add", "table", *table)
+        nft("add", "chain", *table, "c", f"{{ type filter hook {hook} priority 0; }}")
+        nft("add", "rule", *table, "c", "meta", "l4proto", "udp", "counter")
+        nft("add", "rule", *table, "c", *rule, "counter", "drop")
+        yield UdpDrop(f"nft table inet {BENCH_NFT_TABLE}, {hook} hook, '{' '.join(rule)} drop'")
+    finally:
+        nft("delete", "table", *table, check=False)
+
+
 # Figures --------------------------------------------------------------------------------
 
 
@@ -423,3 +563,19 @@ def fmt_ms(value: float | None, width: int = 7) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—".rjust(width)
     return f"{value:{width}.0f}"
+
+
+def summary_row(name: str, values: Sequence[float], width: int = 40) -> str:
+    """name, then p50, p95, min, max and mean in ms (columns of 7), and the count."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return f"  {name:<{width}}no value"
+    return (
+        f"  {name:<{width}}{fmt_ms(percentile(values, 50))}{fmt_ms(percentile(values, 95))}"
+        f"{fmt_ms(min(values))}{fmt_ms(max(values))}{fmt_ms(sum(values) / len(values))}"
+        f"   n={len(values)}"
+    )
+
+
+def summary_header(width: int = 40) -> str:
+    return f"  {'':<{width}}{'p50':>7}{'p95':>7}{'min':>7}{'max':>7}{'mean':>7}"

@@ -23,7 +23,9 @@ def udp_loss(percent: int):
     """Drop ``percent`` % of UDP packets on loopback (100 cuts the media path)."""
     _nft("delete", "table", "inet", TABLE, check=False)
     _nft("add", "table", "inet", TABLE)
-    _nft("add", "chain", "inet", TABLE, "out", "{ type filter hook output priority 0; }")
+    # On the input hook: a packet dropped on output fails its sendto() and the browser
+    # simply sends it again, so nothing would be lost.
+    _nft("add", "chain", "inet", TABLE, "out", "{ type filter hook input priority 0; }")
     rule = ["meta", "l4proto", "udp"]
     if percent < 100:
         rule += ["numgen", "random", "mod", "100", "<", str(percent)]
