@@ -14,30 +14,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import SetPasswordForm
 from django.utils import timezone
 
+from cartable.core.forms import Accessible
+
 from .access import Action, Actor, classes_for, grantable_scopes, invitable_roles, schools_for
 from .models import ROLE_SCOPE, Role, School, SchoolClass
 from .validators import normalise_uai
-
-
-class Accessible:
-    """Ties each field to its hint and its error (``aria-describedby``) and marks fields in
-    error (``aria-invalid``); ``_field.html`` shows them under ids built the same way."""
-
-    def full_clean(self):
-        super().full_clean()
-        self.describe_fields()
-
-    def describe_fields(self):
-        for name, field in self.fields.items():
-            bound = self[name]
-            ids = []
-            if field.help_text:
-                ids.append(f"{bound.auto_id}_helptext")
-            if self.is_bound and name in self.errors:
-                ids.append(f"{bound.auto_id}_error")
-                field.widget.attrs["aria-invalid"] = "true"
-            if ids:
-                field.widget.attrs["aria-describedby"] = " ".join(ids)
 
 
 def current_school_year(today=None) -> str:
