@@ -309,6 +309,25 @@ if LIVE["ICE_TRANSPORT_POLICY"] == "relay" and not LIVE["TURN_URLS"]:
     raise ImproperlyConfigured("LIVE_ICE_TRANSPORT_POLICY: 'relay' needs TURN_URLS")
 if LIVE["TURN_URLS"] and not LIVE["TURN_SECRET"]:
     raise ImproperlyConfigured("TURN_SECRET: required when TURN_URLS is set (or TURN_SECRET_FILE)")
+# Fleet (cartable/fleet): kits, devices and their heartbeats.
+FLEET = {
+    # V5 kits go only to the académies of the V5 pilot (académie codes: Versailles 25,
+    # Nice 23, La Réunion 28); third-generation kits go anywhere.
+    "V5_PILOT_ACADEMIES": env_list("FLEET_V5_PILOT_ACADEMIES", ["25", "23", "28"]),
+    # A device is online when its last heartbeat is this recent (they beat every minute).
+    "ONLINE_WITHIN_S": env_positive("FLEET_ONLINE_WITHIN_S", 180),
+    # Raw heartbeats are kept this many days, then folded into one row per device and day.
+    "HEARTBEAT_RAW_DAYS": env_positive("FLEET_HEARTBEAT_RAW_DAYS", 7),
+    # A loan with no live lesson for this many school days is a candidate to reclaim.
+    "RECLAIM_AFTER_SCHOOL_DAYS": env_positive("FLEET_RECLAIM_AFTER_SCHOOL_DAYS", 10),
+    # A kit on loan whose devices have all been silent this long is listed as offline.
+    "OFFLINE_AFTER_HOURS": env_positive("FLEET_OFFLINE_AFTER_HOURS", 48),
+    # Enrolment codes printed on labels: how long one stays valid, and how many tries an
+    # address may make per 10 minutes.
+    "ENROLMENT_VALID_DAYS": env_positive("FLEET_ENROLMENT_VALID_DAYS", 365),
+    "ENROLMENT_TRIES_PER_10_MIN": env_positive("FLEET_ENROLMENT_TRIES_PER_10_MIN", 20),
+}
+
 DEVICE_COOKIE_NAME = "cartable_device"
 DEVICE_COOKIE_MAX_AGE = 365 * 24 * 3600
 

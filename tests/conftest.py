@@ -49,10 +49,13 @@ def make_loan(db):
             school=school, name=f"CM1 {n}", level=SchoolClass.Level.CM1, school_year="2026-2027"
         )
         pupil = Pupil.objects.create(display_name=f"Élève {n}", school_class=klass)
-        kit = Kit.objects.create(code=f"KIT-{n:04d}")
+        kit = Kit.objects.create(
+            code=f"KIT-{n:04d}", status=Kit.Status.RETURNING if ended else Kit.Status.ON_LOAN
+        )
         today = timezone.localdate()
         return Loan.objects.create(
             kit=kit,
+            status=Loan.Status.ENDED if ended else Loan.Status.ACTIVE,
             pupil=pupil,
             school_class=klass,
             starts_on=today + timedelta(days=starts_in_days),

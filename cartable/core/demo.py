@@ -57,6 +57,11 @@ def demo_setup() -> Demo:
     kit, _ = Kit.objects.get_or_create(code="DEMO-001", defaults={"generation": Kit.Generation.G3})
     loan = Loan.objects.active(today).filter(kit=kit, pupil=pupil).first()
     if loan is None:
+        # A demo run months later: the old demo loan is closed and the kit lent again.
+        Loan.objects.holding_kit().filter(kit=kit).update(
+            status=Loan.Status.RETURNED, ended_at=timezone.now(), returned_at=timezone.now()
+        )
+        now = timezone.now()
         loan = Loan.objects.create(
             kit=kit,
             pupil=pupil,
@@ -64,7 +69,15 @@ def demo_setup() -> Demo:
             starts_on=today - timedelta(days=7),
             ends_on=today + timedelta(days=90),
             place_kind=Loan.PlaceKind.HOSPITAL,
+            pupil_department=school.department,
+            status=Loan.Status.ACTIVE,
+            created_at=now - timedelta(days=10),
+            assigned_at=now - timedelta(days=9),
+            shipped_at=now - timedelta(days=8),
+            class_installed_at=now - timedelta(days=7),
+            pupil_installed_at=now - timedelta(days=7),
         )
+        Kit.objects.filter(pk=kit.pk).update(status=Kit.Status.ON_LOAN, status_changed_at=now)
     users = get_user_model()
     teacher, _ = users.objects.get_or_create(
         username=DEMO_TEACHER,

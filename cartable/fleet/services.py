@@ -6,10 +6,11 @@ import hashlib
 import hmac
 import secrets
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .models import DeviceCredential, Kit, Loan
+from .models import KIT_TRANSITIONS, DeviceCredential, Kit, KitStatusChange, Loan, LoanEvent
 
 
 def _hash(secret: str) -> str:
@@ -18,12 +19,24 @@ def _hash(secret: str) -> str:
 
 @transaction.atomic
 def credential_issue(
-    *, kind: str, loan: Loan | None = None, kit: Kit | None = None, label: str = "", by=None
+    *,
+    kind: str,
+    loan: Loan | None = None,
+    kit: Kit | None = None,
+    device=None,
+    label: str = "",
+    by=None,
 ) -> tuple[DeviceCredential, str]:
     """Create a credential and return it with its token, which is shown once and never stored."""
     secret = secrets.token_urlsafe(32)
     credential = DeviceCredential.objects.create(
-        kind=kind, loan=loan, kit=kit, label=label[:80], secret_hash=_hash(secret), created_by=by
+        kind=kind,
+        loan=loan,
+        kit=kit,
+        device=device,
+        label=label[:80],
+        secret_hash=_hash(secret),
+        created_by=by,
     )
     return credential, f"{credential.pk}.{secret}"
 
@@ -66,3 +79,261 @@ def credential_revoke(*, credential: DeviceCredential, by=None) -> DeviceCredent
         credential.revoked_by = by
         credential.save(update_fields=["revoked_at", "revoked_by"])
     return credential
+
+
+# Kits and loans ----------------------------------------------------------------------------
+
+
+class FleetError(Exception):
+    """A refused change, with a message in French for the person who asked for it."""
+
+
+def _lock(model, pk):
+    return model.objects.select_for_update().get(pk=pk)
+
+
+def _record_kit_status(kit: Kit, to: str, *, by=None, note: str = "", at=None) -> None:
+    at = at or timezone.now()
+    KitStatusChange.objects.create(
+        kit=kit, from_status=kit.status, to_status=to, at=at, by=by, note=note[:200]
+    )
+    kit.status = to
+    kit.status_changed_at = at
+    kit.save(update_fields=["status", "status_changed_at"])
+
+
+@transaction.atomic
+def kit_create(*, code: str, generation: str = Kit.Generation.G3, by=None) -> Kit:
+    code = code.strip()
+    if Kit.objects.filter(code__iexact=code).exists():
+        raise FleetError(f"Un cartable porte déjà la référence « {code} ».")
+    kit = Kit.objects.create(code=code, generation=generation, status=Kit.Status.IN_STOCK)
+    KitStatusChange.objects.create(kit=kit, to_status=Kit.Status.IN_STOCK, by=by, note="Entrée")
+    return kit
+
+
+def kit_may_go(kit: Kit, to: str) -> bool:
+    return to in KIT_TRANSITIONS.get(kit.status, frozenset())
+
+
+@transaction.atomic
+def kit_set_status(*, kit: Kit, to: str, by=None, note: str = "") -> Kit:
+    """Change a kit's status by hand (repair, retirement, back in stock…), if allowed.
+
+    The steps of a loan (reserved, shipped, installed, on loan, returning) go through the
+    loan functions below, which keep the loan and its kit in step."""
+    kit = _lock(Kit, kit.pk)
+    if to not in Kit.Status.values:
+        raise FleetError("Statut inconnu.")
+    if not kit_may_go(kit, to):
+        raise FleetError(
+            f"Un cartable « {kit.get_status_display().lower()} » ne peut pas passer "
+            f"à « {Kit.Status(to).label.lower()} »."
+        )
+    holding = Loan.objects.holding_kit().filter(kit=kit).first()
+    if holding is not None and to in (Kit.Status.IN_STOCK, Kit.Status.RETIRED):
+        raise FleetError(
+            "Ce cartable est attribué à une mise à disposition en cours : "
+            "terminez-la ou annulez-la d'abord."
+        )
+    _record_kit_status(kit, to, by=by, note=note)
+    return kit
+
+
+def pilot_allows(kit: Kit, loan: Loan) -> bool:
+    """V5 kits go only to the académies of the V5 pilot; the third generation anywhere."""
+    if kit.generation != Kit.Generation.V5:
+        return True
+    department = loan.school_class.school.department
+    academy_code = department.academy.code if department and department.academy_id else None
+    return academy_code in settings.FLEET["V5_PILOT_ACADEMIES"]
+
+
+def _event(loan: Loan, kind: str, *, by=None, detail: str = "", at=None) -> LoanEvent:
+    return LoanEvent.objects.create(
+        loan=loan, kind=kind, by=by, detail=detail[:200], at=at or timezone.now()
+    )
+
+
+@transaction.atomic
+def loan_request(
+    *,
+    pupil,
+    starts_on,
+    ends_on,
+    place_kind: str,
+    pupil_department=None,
+    by=None,
+) -> Loan:
+    """A coordinator asks for a kit for a pupil (in the pupil's class)."""
+    if ends_on < starts_on:
+        raise FleetError("La fin prévue doit suivre le début.")
+    if (
+        Loan.objects.filter(pupil=pupil)
+        .exclude(status__in=(Loan.Status.RETURNED, Loan.Status.CANCELLED, Loan.Status.ENDED))
+        .exists()
+    ):
+        raise FleetError("Une mise à disposition est déjà demandée ou en cours pour cet élève.")
+    loan = Loan.objects.create(
+        pupil=pupil,
+        school_class=pupil.school_class,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        place_kind=place_kind,
+        pupil_department=pupil_department,
+        status=Loan.Status.REQUESTED,
+        requested_by=by,
+    )
+    _event(loan, LoanEvent.Kind.REQUESTED, by=by, at=loan.created_at)
+    return loan
+
+
+def _expect(loan: Loan, *statuses: str) -> None:
+    if loan.status not in statuses:
+        raise FleetError(
+            f"Cette mise à disposition est à l'étape « {loan.get_status_display()} » : "
+            "cette action n'est plus possible."
+        )
+
+
+@transaction.atomic
+def loan_assign(*, loan: Loan, kit: Kit, by=None) -> Loan:
+    """The fleet team gives a kit in stock to a requested loan (the kit is reserved)."""
+    loan = _lock(Loan, loan.pk)
+    kit = _lock(Kit, kit.pk)
+    _expect(loan, Loan.Status.REQUESTED)
+    if kit.status != Kit.Status.IN_STOCK:
+        raise FleetError(f"Le cartable {kit.code} n'est pas en stock.")
+    if not pilot_allows(kit, loan):
+        raise FleetError(
+            f"Le cartable {kit.code} est de génération V5 : il ne peut aller que dans les "
+            "académies du pilote V5."
+        )
+    if Loan.objects.holding_kit().filter(kit=kit).exists():
+        raise FleetError(
+            f"Le cartable {kit.code} est déjà attribué à une autre mise à disposition."
+        )
+    now = timezone.now()
+    loan.kit = kit
+    loan.status = Loan.Status.ASSIGNED
+    loan.assigned_at = now
+    loan.save(update_fields=["kit", "status", "assigned_at"])
+    _record_kit_status(
+        kit, Kit.Status.RESERVED, by=by, at=now, note=f"Mise à disposition {loan.pk}"
+    )
+    _event(loan, LoanEvent.Kind.ASSIGNED, by=by, at=now, detail=kit.code)
+    return loan
+
+
+@transaction.atomic
+def loan_ship(*, loan: Loan, by=None) -> Loan:
+    loan = _lock(Loan, loan.pk)
+    _expect(loan, Loan.Status.ASSIGNED)
+    kit = _lock(Kit, loan.kit_id)
+    now = timezone.now()
+    loan.status = Loan.Status.SHIPPED
+    loan.shipped_at = now
+    loan.save(update_fields=["status", "shipped_at"])
+    _record_kit_status(kit, Kit.Status.SHIPPED, by=by, at=now, note=f"Mise à disposition {loan.pk}")
+    _event(loan, LoanEvent.Kind.SHIPPED, by=by, at=now)
+    return loan
+
+
+CLASS_SIDE = "class"
+PUPIL_SIDE = "pupil"
+
+
+@transaction.atomic
+def loan_confirm_installation(*, loan: Loan, side: str, by=None) -> Loan:
+    """Installation confirmed on one side; once both sides are, the loan runs."""
+    loan = _lock(Loan, loan.pk)
+    _expect(loan, Loan.Status.SHIPPED, Loan.Status.ACTIVE)
+    field = {CLASS_SIDE: "class_installed_at", PUPIL_SIDE: "pupil_installed_at"}.get(side)
+    if field is None:
+        raise FleetError("Côté d'installation inconnu.")
+    if getattr(loan, field) is not None:
+        raise FleetError("Cette installation est déjà confirmée.")
+    now = timezone.now()
+    setattr(loan, field, now)
+    kind = LoanEvent.Kind.CLASS_INSTALLED if side == CLASS_SIDE else LoanEvent.Kind.PUPIL_INSTALLED
+    _event(loan, kind, by=by, at=now)
+    kit = _lock(Kit, loan.kit_id)
+    if kit.status == Kit.Status.SHIPPED:
+        _record_kit_status(kit, Kit.Status.INSTALLED, by=by, at=now)
+    if loan.class_installed_at and loan.pupil_installed_at:
+        loan.status = Loan.Status.ACTIVE
+        if kit.status == Kit.Status.INSTALLED:
+            _record_kit_status(kit, Kit.Status.ON_LOAN, by=by, at=now)
+    loan.save(update_fields=[field, "status"])
+    return loan
+
+
+@transaction.atomic
+def loan_extend(*, loan: Loan, ends_on, by=None) -> Loan:
+    loan = _lock(Loan, loan.pk)
+    _expect(
+        loan, Loan.Status.REQUESTED, Loan.Status.ASSIGNED, Loan.Status.SHIPPED, Loan.Status.ACTIVE
+    )
+    if ends_on <= loan.ends_on:
+        raise FleetError(
+            f"La nouvelle fin doit être après la fin prévue actuelle ({loan.ends_on:%d/%m/%Y})."
+        )
+    before = loan.ends_on
+    loan.ends_on = ends_on
+    loan.save(update_fields=["ends_on"])
+    _event(loan, LoanEvent.Kind.EXTENDED, by=by, detail=f"{before:%Y-%m-%d} → {ends_on:%Y-%m-%d}")
+    return loan
+
+
+@transaction.atomic
+def loan_end(*, loan: Loan, by=None) -> Loan:
+    """The loan stops: no more live lessons; the kit is expected back."""
+    loan = _lock(Loan, loan.pk)
+    _expect(loan, Loan.Status.SHIPPED, Loan.Status.ACTIVE)
+    now = timezone.now()
+    loan.status = Loan.Status.ENDED
+    loan.ended_at = now
+    loan.save(update_fields=["status", "ended_at"])
+    kit = _lock(Kit, loan.kit_id)
+    if kit_may_go(kit, Kit.Status.RETURNING):
+        _record_kit_status(kit, Kit.Status.RETURNING, by=by, at=now, note=f"Fin {loan.pk}")
+    _event(loan, LoanEvent.Kind.ENDED, by=by, at=now)
+    return loan
+
+
+@transaction.atomic
+def loan_cancel(*, loan: Loan, by=None) -> Loan:
+    """A request, or an assignment not yet shipped, is withdrawn (the kit goes back)."""
+    loan = _lock(Loan, loan.pk)
+    _expect(loan, Loan.Status.REQUESTED, Loan.Status.ASSIGNED)
+    now = timezone.now()
+    if loan.kit_id is not None:
+        kit = _lock(Kit, loan.kit_id)
+        if kit.status == Kit.Status.RESERVED:
+            _record_kit_status(
+                kit, Kit.Status.IN_STOCK, by=by, at=now, note=f"Annulation {loan.pk}"
+            )
+    loan.status = Loan.Status.CANCELLED
+    loan.ended_at = now
+    loan.save(update_fields=["status", "ended_at"])
+    _event(loan, LoanEvent.Kind.CANCELLED, by=by, at=now)
+    return loan
+
+
+@transaction.atomic
+def loan_return(*, loan: Loan, by=None, needs_repair: bool = False) -> Loan:
+    """The kit is back at the fleet team: the loan is closed, the kit in stock or in repair."""
+    loan = _lock(Loan, loan.pk)
+    _expect(loan, Loan.Status.ENDED)
+    now = timezone.now()
+    loan.status = Loan.Status.RETURNED
+    loan.returned_at = now
+    loan.save(update_fields=["status", "returned_at"])
+    kit = _lock(Kit, loan.kit_id)
+    target = Kit.Status.IN_REPAIR if needs_repair else Kit.Status.IN_STOCK
+    if kit.status != Kit.Status.RETURNING and kit_may_go(kit, Kit.Status.RETURNING):
+        _record_kit_status(kit, Kit.Status.RETURNING, by=by, at=now)
+    if kit_may_go(kit, target):
+        _record_kit_status(kit, target, by=by, at=now, note=f"Retour {loan.pk}")
+    _event(loan, LoanEvent.Kind.RETURNED, by=by, at=now, detail="à réparer" if needs_repair else "")
+    return loan

@@ -43,6 +43,12 @@ class Action(StrEnum):
     PUPIL_MANAGE = "pupil.manage"  # add pupils to a class, edit a pupil
     FIGURES_VIEW = "figures.view"  # counts of an académie, a département, or the country
     KIT_TRACK = "fleet.track"  # where each kit is lent, when, at what kind of place (no name)
+    FLEET_MANAGE = "fleet.manage"  # the register: kits, devices, statuses; assign, ship, return
+    LOAN_REQUEST = "loan.request"  # ask for a kit for a pupil of a class
+    LOAN_MANAGE = "loan.manage"  # extend, end or cancel a loan
+    INSTALL_CLASS = "loan.install_class"  # confirm the kit is installed in the class
+    INSTALL_PUPIL = "loan.install_pupil"  # confirm the pupil's tablet is installed
+    DEVICE_REPORT = "device.report"  # a kit device sends its own heartbeats
     INVITE = "invitation.send"  # invite people to roles (which ones: ``may_grant``)
     SCHOOLS_IMPORT = "schools.import"  # load the national school directory
 
@@ -77,7 +83,22 @@ RULES: dict[Action, dict[str, tuple[str, ...]]] = {
         "academy": (Role.ACADEMY, Role.NATIONAL),
         "department": (Role.DEPARTMENT, Role.ACADEMY, Role.NATIONAL),
     },
-    Action.KIT_TRACK: {"loan": (Role.FLEET,)},
+    # Where kits are lent, when and at what kind of place, and how much they are used: the
+    # fleet team everywhere, the steering levels within their scope (never a pupil's name).
+    Action.KIT_TRACK: {
+        "loan": (Role.FLEET, Role.NATIONAL, Role.ACADEMY, Role.DEPARTMENT),
+        "academy": (Role.FLEET, Role.NATIONAL, Role.ACADEMY),
+        "department": (Role.FLEET, Role.NATIONAL, Role.ACADEMY, Role.DEPARTMENT),
+    },
+    Action.FLEET_MANAGE: {"loan": (Role.FLEET,)},
+    Action.LOAN_REQUEST: {"school_class": (Role.DEPARTMENT,), "pupil": (Role.DEPARTMENT,)},
+    Action.LOAN_MANAGE: {"loan": (Role.DEPARTMENT, Role.FLEET)},
+    Action.INSTALL_CLASS: {
+        "loan": (Role.TEACHER, Role.SCHOOL_HEAD, Role.DEPARTMENT, Role.FLEET),
+    },
+    Action.INSTALL_PUPIL: {
+        "loan": (Role.FAMILY, Role.HOSPITAL_STAFF, Role.DEPARTMENT, Role.FLEET),
+    },
 }
 # Actions on no object in particular: which roles give them (holding one anywhere is enough).
 GLOBAL_RULES: dict[Action, tuple[str, ...]] = {
@@ -86,7 +107,9 @@ GLOBAL_RULES: dict[Action, tuple[str, ...]] = {
     Action.SCHOOLS_IMPORT: (Role.ADMIN,),
     Action.CLASS_MANAGE: (Role.DEPARTMENT,),
     Action.PUPIL_MANAGE: (Role.DEPARTMENT,),
-    Action.KIT_TRACK: (Role.FLEET,),
+    Action.KIT_TRACK: (Role.FLEET, Role.NATIONAL),
+    Action.FLEET_MANAGE: (Role.FLEET,),
+    Action.LOAN_REQUEST: (Role.DEPARTMENT,),
 }
 # Who may invite whom. The invitation's scope must lie within the inviter's own scope.
 INVITABLE: dict[str, tuple[str, ...]] = {
@@ -245,6 +268,23 @@ def can(actor: Actor, action: Action, obj=None) -> bool:
     département or académie; None for actions on nothing in particular). Pure reads."""
     if obj is None:
         return bool(actor.is_person and roles_of(actor.user) & set(GLOBAL_RULES.get(action, ())))
+    kind = type(obj).__name__
+    if kind == "Kit":
+        if obj.pk is None:
+            return False
+        if action is Action.FLEET_MANAGE:
+            return can(actor, Action.FLEET_MANAGE)
+        return action is Action.KIT_TRACK and kits_for(actor).filter(pk=obj.pk).exists()
+    if kind == "Device":
+        # A kit device reports for itself only, with its own credential; people never do.
+        device = _live_device(actor)
+        return (
+            action is Action.DEVICE_REPORT
+            and device is not None
+            and device.kind == "kit_device"
+            and obj.pk is not None
+            and device.device_id == obj.pk
+        )
     level = model_level(type(obj))
     if not level or obj.pk is None:
         return False
@@ -272,6 +312,18 @@ def can(actor: Actor, action: Action, obj=None) -> bool:
 def loans_for(actor: Actor, action: Action):
     """The loans on which ``actor`` may do ``action`` (a scoped queryset)."""
     return _scoped(_loan_model(), actor, action)
+
+
+def kits_for(actor: Actor):
+    """The kits ``actor`` may follow: every kit for the fleet team and the national level;
+    for an académie or a département, the kits held by a loan within it (a DANE of Nice
+    sees no kit of Versailles)."""
+    from cartable.fleet.models import Kit, Loan
+
+    if can(actor, Action.KIT_TRACK):
+        return Kit.objects.all()
+    loans = loans_for(actor, Action.KIT_TRACK).filter(status__in=Loan.HOLDING_KIT)
+    return Kit.objects.filter(pk__in=loans.values("kit_id"))
 
 
 def pupils_for(actor: Actor, action: Action = Action.VIEW):

@@ -348,3 +348,32 @@ class Invitation(ScopedRole):
 
     def __str__(self) -> str:
         return f"{self.email} — {self.get_role_display()}"
+
+
+class SchoolHoliday(models.Model):
+    """A school holiday of one holiday zone, from the national school calendar
+    (data.education.gouv.fr ``fr-en-calendrier-scolaire``, loaded by
+    ``cartable import_calendar``). ``first_day`` is the first day without class and
+    ``resumes_on`` the morning classes resume (the dataset's end date)."""
+
+    zone = models.CharField("zone", max_length=10, choices=Academy.Zone.choices)
+    description = models.CharField("période", max_length=120)
+    school_year = models.CharField("année scolaire", max_length=9)
+    first_day = models.DateField("premier jour de vacances")
+    resumes_on = models.DateField("reprise des cours")
+
+    class Meta:
+        verbose_name = "vacances scolaires"
+        ordering = ["zone", "first_day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["zone", "description", "first_day"], name="one_holiday_per_zone"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(resumes_on__gt=models.F("first_day")),
+                name="holiday_dates_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description} ({self.get_zone_display()})"
