@@ -24,6 +24,25 @@ from cartable.organisation.models import Pupil, RoleGrant, School, SchoolClass
 PASSWORD = "correct-horse-battery-staple"  # noqa: S105 (test-only password)
 
 
+def force_login(client, user):
+    """Sign ``user`` in on a test client with every step done, the second factor included
+    for the accounts that need one (a confirmed TOTP device, verified in the session)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from cartable.accounts.second_factor import requires_second_factor
+
+    client.force_login(user)
+    if requires_second_factor(user):
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client
+
+
 @pytest.fixture(autouse=True)
 def fresh_cache():
     """Rate-limit counters live in the cache: each test starts with none."""

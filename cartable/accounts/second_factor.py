@@ -13,11 +13,19 @@ from django_otp.models import Device
 def requires_second_factor(user) -> bool:
     """Whether ``user`` must enter a TOTP code after their password before any page.
 
-    Today: staff and superusers, the accounts that can see or change everyone's data.
+    Staff and superusers, and whoever holds a role of the fleet and support team, the data
+    protection officer or the administrator: the accounts that can see or change everyone's
+    data.
     """
     if user is None or not user.is_authenticated:
         return False
-    return bool(user.is_staff or user.is_superuser)
+    if user.is_staff or user.is_superuser:
+        return True
+    from cartable.organisation.models import Role, RoleGrant
+
+    # They reach every kit, every account or every record, whatever the scope.
+    wide = (Role.FLEET, Role.ADMIN, Role.DPO)
+    return RoleGrant.objects.filter(user=user, role__in=wide).exists()
 
 
 def session_is_verified(user, session) -> bool:

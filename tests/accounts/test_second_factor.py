@@ -27,6 +27,42 @@ def test_who_needs_a_second_factor(person, staff, django_user_model):
     assert not requires_second_factor(AnonymousUser())
 
 
+@pytest.mark.parametrize(
+    ("role", "needs"),
+    [
+        ("fleet", True),
+        ("admin", True),
+        ("dpo", True),
+        ("national", False),
+        ("academy", False),
+        ("department", False),
+        ("teacher", False),
+    ],
+)
+def test_the_fleet_team_administrators_and_dpo_need_a_second_factor(
+    client, person, role, needs, make_loan
+):
+    """Roles that reach every kit, account or record, whatever the scope, add a code."""
+    from cartable.organisation.models import ROLE_SCOPE, Department, RoleGrant
+
+    loan = make_loan()
+    scope = {
+        None: {},
+        "academy": {"academy": Department.objects.get(code="78").academy},
+        "department": {"department": Department.objects.get(code="78")},
+        "school_class": {"school_class": loan.school_class},
+    }[ROLE_SCOPE[role]]
+    RoleGrant.objects.create(user=person, role=role, **scope)
+    assert requires_second_factor(person) is needs
+    sign_in(client, person.email)
+    home = client.get("/")
+    if needs:
+        assert home.status_code == 302
+        assert home.url == f"{CODE_PAGE}?next=%2F"
+    else:
+        assert home.status_code == 200
+
+
 def test_a_teacher_goes_straight_in(client, person):
     assert sign_in(client, person.email).url == "/"
     assert client.get("/").status_code == 200

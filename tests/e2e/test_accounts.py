@@ -95,7 +95,7 @@ def test_password_reset_pages(asgi_server, new_page, person):
 
 def test_staff_enrol_then_give_their_code(asgi_server, new_page, staff):
     page = new_page()
-    sign_in(page, asgi_server, staff)
+    sign_in(page, asgi_server, staff, second_factor=False)
     page.wait_for_url(re.compile(r".*/connexion/code/activer/\?next=%2F$"))
     assert page.locator(".qr svg title").count() == 1
     assert_accessible(page)
@@ -109,7 +109,7 @@ def test_staff_enrol_then_give_their_code(asgi_server, new_page, staff):
     page.wait_for_url(f"{asgi_server.url}/")
     page.get_by_role("button", name="Se déconnecter").click()
 
-    sign_in(page, asgi_server, staff)
+    sign_in(page, asgi_server, staff, second_factor=False)
     page.wait_for_url(re.compile(r".*/connexion/code/\?next=%2F$"))
     assert_accessible(page)
     page.get_by_label("Code à 6 chiffres").fill("000000")

@@ -22,6 +22,7 @@ from cartable.live import services
 from cartable.live.models import PairingCode
 from cartable.live.views import IP_TRIES, PAIR_ERROR
 
+from ..conftest import force_login
 from .wsclient import Links
 
 
@@ -40,7 +41,7 @@ def fresh_pairing_limit():
 
 def signed_in(user) -> Client:
     client = Client()
-    client.force_login(user)
+    force_login(client, user)
     return client
 
 

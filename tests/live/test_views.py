@@ -15,6 +15,8 @@ from cartable.fleet.models import DeviceCredential, Loan
 from cartable.fleet.services import credential_issue, credential_revoke
 from cartable.live.services import pairing_code_create
 
+from ..conftest import force_login
+
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
@@ -31,7 +33,7 @@ def fresh_pairing_limit():
 
 def signed_in(user) -> Client:
     client = Client()
-    client.force_login(user)
+    force_login(client, user)
     return client
 
 

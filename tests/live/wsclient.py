@@ -22,6 +22,8 @@ from websockets.sync.client import connect
 
 from cartable.live.protocol import PROTOCOL_VERSION
 
+from ..conftest import force_login
+
 WAIT = 5.0  # seconds to wait for something that must happen
 QUIET = 0.3  # seconds of silence that stand for "nothing arrives"
 
@@ -29,7 +31,7 @@ QUIET = 0.3  # seconds of silence that stand for "nothing arrives"
 def session_cookie(user) -> str:
     """A signed-in session for ``user``, saved in the database the server reads."""
     client = Client()
-    client.force_login(user)
+    force_login(client, user)
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 

@@ -19,6 +19,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from cartable.organisation import services
 from cartable.organisation.models import Role
 
+from ..conftest import force_login
+
 ROLES = [
     "anonymous",
     "no_role",
@@ -185,7 +187,7 @@ def test_every_entry_names_every_role():
 def test_each_role_gets_the_expected_status_everywhere(world, role):
     client = Client()
     if role != "anonymous":
-        client.force_login(world["people"][role])
+        force_login(client, world["people"][role])
     got = {}
     for route, entry in TABLE.items():
         got[route] = client.get(entry.path(world)).status_code

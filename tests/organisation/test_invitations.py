@@ -19,7 +19,7 @@ from cartable.fleet.models import Loan
 from cartable.organisation import services
 from cartable.organisation.models import Department, Invitation, Role, RoleGrant, School
 
-from ..conftest import make_person
+from ..conftest import force_login, make_person
 
 NEW_PASSWORD = "une-phrase-de-passe-solide"  # noqa: S105 (test-only password)
 
@@ -31,7 +31,7 @@ def fast_password_hashing(settings):
 
 def signed_in(user) -> Client:
     client = Client()
-    client.force_login(user)
+    force_login(client, user)
     return client
 
 

@@ -13,6 +13,7 @@ from django.test import Client
 from cartable.fleet.models import Kit, Loan
 from cartable.organisation.models import Department, Pupil, School, SchoolClass
 
+from ..conftest import force_login
 from .annuaire import make_csv, school_row
 
 
@@ -23,7 +24,7 @@ def fast_password_hashing(settings):
 
 def signed_in(user) -> Client:
     client = Client()
-    client.force_login(user)
+    force_login(client, user)
     return client
 
 
