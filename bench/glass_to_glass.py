@@ -328,7 +328,7 @@ def main() -> int:
         harness.open_station(station, platform)
         harness.pair_tablet(pupil, platform)
         pupil.get_by_role("button", name="Rejoindre la classe").click()
-        pupil.wait_for_function("window.__g2g.samples.length > 0", timeout=30_000)
+        pupil.wait_for_function("() => window.__g2g.samples.length > 0", timeout=30_000)
         time.sleep(args.warmup)
 
         pupil.evaluate("window.__g2g.reset()")

@@ -237,16 +237,16 @@ def open_station(page, platform: Platform) -> None:
     page.get_by_label("Mot de passe").fill(platform.password)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url(platform.url(f"/station/{platform.loan_id}/"))
-    page.wait_for_function("window.cartableLink && window.cartableLink.ws")
+    page.wait_for_function("() => window.cartableLink && window.cartableLink.ws")
     page.locator("summary").click()
     page.wait_for_function(
-        f"document.querySelectorAll('#board-camera option').length > {CLASS_CAMERA_INDEX}"
+        f"() => document.querySelectorAll('#board-camera option').length > {CLASS_CAMERA_INDEX}"
     )
     page.select_option("#board-camera", index=BOARD_CAMERA_INDEX)
     page.select_option("#class-camera", index=CLASS_CAMERA_INDEX)
     page.get_by_role("button", name="Démarrer la séance").click()
     page.locator("#station[data-state=live]").wait_for(state="attached")
-    page.wait_for_function("window.cartableLink.local && window.cartableLink.local.board")
+    page.wait_for_function("() => window.cartableLink.local && window.cartableLink.local.board")
 
 
 def pair_tablet(page, platform: Platform) -> None:

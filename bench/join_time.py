@@ -154,7 +154,7 @@ def leave(pupil, station, timeout_ms: int = 10_000) -> None:
 def one_run(pupil, station, platform, timeout: float, settle: float) -> dict:
     pupil.goto(platform.url("/eleve/"))
     pupil.locator("#join").wait_for(state="visible")
-    pupil.wait_for_function("window.__join && document.readyState === 'complete'")
+    pupil.wait_for_function("() => window.__join && document.readyState === 'complete'")
     station.evaluate("window.__benchEvents.length = 0")
     time.sleep(settle)  # the page and the station idle, as when a pupil looks then taps
     pupil.get_by_role("button", name="Rejoindre la classe").click()

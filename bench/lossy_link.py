@@ -155,9 +155,9 @@ def main() -> int:
         pupil = harness.new_device(browser, [FRAME_GAPS_JS])
         harness.open_station(station, platform)
         harness.pair_tablet(pupil, platform)
-        pupil.wait_for_function("window.__frames && document.readyState === 'complete'")
+        pupil.wait_for_function("() => window.__frames && document.readyState === 'complete'")
         pupil.get_by_role("button", name="Rejoindre la classe").click()
-        pupil.wait_for_function("window.__frames.shown > 0", timeout=30_000)
+        pupil.wait_for_function("() => window.__frames.shown > 0", timeout=30_000)
 
         # Does the field trial work? Look at the warm-up's second half.
         time.sleep(args.warmup / 2)

@@ -251,10 +251,10 @@ def main() -> int:
         pupil = harness.new_device(browser, [harness.STEP_MARKS_JS, PUPIL_GAPS_JS])
         harness.open_station(station, platform)
         harness.pair_tablet(pupil, platform)
-        pupil.wait_for_function("window.__gaps && document.readyState === 'complete'")
+        pupil.wait_for_function("() => window.__gaps && document.readyState === 'complete'")
         pupil.get_by_role("button", name="Rejoindre la classe").click()
         pupil.wait_for_function(
-            "Object.keys(window.__gaps.last.shown).length === 2", timeout=30_000
+            "() => Object.keys(window.__gaps.last.shown).length === 2", timeout=30_000
         )
         before = pupil.evaluate(harness.LINK_STATS_JS)
         print(f"path before the cuts: {harness.path_of(before)}")

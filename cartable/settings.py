@@ -125,6 +125,7 @@ MIDDLEWARE = [
     "cartable.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # accounts: last, as django-axes asks, so it turns a lockout into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -270,6 +271,27 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 DEVICE_COOKIE_SECURE = PRODUCTION
+
+# Content-Security-Policy (django-csp) on every response: everything from this origin only,
+# no inline script or style, no plugin, no framing. Images and media may also be blob: and
+# data: URLs made in the page (QR codes, the board's stills kept on the pupil's tablet, the
+# live streams); connections only back to this origin (the signalling WebSocket, the API).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 
 # Live link.

@@ -68,6 +68,9 @@ def new_page(browser):
     def make():
         context = browser.new_context(locale="fr-FR", permissions=["camera", "microphone"])
         contexts.append(context)
+        # Every Content-Security-Policy violation a page causes is kept, for
+        # ``assert_accessible`` (which every page test calls) to fail on.
+        context.add_init_script(CSP_WATCH)
         page = context.new_page()
         page.set_default_timeout(10_000)
         return page
@@ -79,9 +82,23 @@ def new_page(browser):
 
 _axe = Axe()
 
+CSP_WATCH = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  const where = `${e.sourceFile}:${e.lineNumber}`;
+  window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${where}`);
+});
+"""
+
+
+def csp_violations(page) -> list[str]:
+    return page.evaluate("window.__cspViolations || []")
+
 
 def assert_accessible(page) -> None:
-    """No axe-core violation of the WCAG 2.1 A and AA rules on the page as it is now."""
+    """No axe-core violation of the WCAG 2.1 A and AA rules on the page as it is now, and
+    nothing the page did was refused by its Content-Security-Policy."""
+    assert csp_violations(page) == []
     results = _axe.run(
         page,
         options={

@@ -53,7 +53,7 @@ def totp_code(user) -> str:
 
 def open_station(page, server, teacher, loan):
     sign_in(page, server, teacher, f"/station/{loan.pk}/")
-    page.wait_for_function("window.cartableLink && window.cartableLink.ws")
+    page.wait_for_function("() => window.cartableLink && window.cartableLink.ws")
     page.locator("summary").click()
     options = page.locator("#board-camera option")
     page.select_option("#board-camera", index=BOARD_CAMERA_INDEX)
