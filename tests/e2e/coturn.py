@@ -10,16 +10,34 @@ import time
 from pathlib import Path
 
 TURN_BIN = "/usr/bin/turnserver"
+DEPLOY_DOC = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
+
+
+def production_peer_rules() -> list[str]:
+    """The peer rules of the production coturn configuration, read from docs/deploy.md so
+    that what is documented is what is tested."""
+    text = DEPLOY_DOC.read_text(encoding="utf-8")
+    block = text.split("A production coturn", 1)[1].split("```", 2)[1]
+    rules = [
+        line.strip()
+        for line in block.splitlines()
+        if line.strip().startswith(("denied-peer-ip=", "no-multicast-peers", "allow-"))
+    ]
+    assert any(rule.startswith("denied-peer-ip=127.") for rule in rules), rules
+    assert not any(rule.startswith("allow-") for rule in rules), rules
+    return rules
 
 
 class Coturn:
-    def __init__(self, port: int):
+    def __init__(self, port: int, *, production_peers: bool = False):
         self.port = port
         self.secret = secrets.token_hex(16)
         self.dir = Path(tempfile.mkdtemp(prefix="coturn-"))
         config = self.dir / "turnserver.conf"
         # A test configuration: loopback only, and loopback peers allowed, which a
-        # production relay must never do (docs/deploy.md has that configuration).
+        # production relay must never do (docs/deploy.md has that configuration); with
+        # ``production_peers`` the peer rules are production's, which must refuse them.
+        peers = production_peer_rules() if production_peers else ["allow-loopback-peers"]
         config.write_text(
             "\n".join(
                 [
@@ -31,15 +49,15 @@ class Coturn:
                     "use-auth-secret",
                     f"static-auth-secret={self.secret}",
                     "realm=cartable.test",
-                    "allow-loopback-peers",
+                    *peers,
                     "no-tls",
                     "no-dtls",
                     "no-cli",
-                    "no-multicast-peers",
                     "fingerprint",
                     f"pidfile={self.dir / 'turnserver.pid'}",
                     f"log-file={self.dir / 'turnserver.log'}",
                     "simple-log",
+                    "verbose",  # sessions, allocations and refusals in the log
                 ]
             )
             + "\n"

@@ -92,3 +92,29 @@ def test_the_relay_refuses_expired_or_forged_credentials(relay, asgi_server, new
     assert page.evaluate(GATHER, expired) == 0
     forged = {**good, "credential": "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}
     assert page.evaluate(GATHER, forged) == 0
+
+
+def test_the_production_relay_refuses_loopback_and_private_peers(
+    asgi_server, new_page, loan, teacher, settings
+):
+    """With production's peer rules (read from docs/deploy.md), the relay will not open a
+    path to a loopback or private address: here both ends are on loopback, so no media."""
+    coturn = Coturn(free_port(), production_peers=True)
+    try:
+        settings.LIVE = {
+            **settings.LIVE,
+            "TURN_URLS": [coturn.urls[0]],
+            "TURN_SECRET": coturn.secret,
+            "ICE_TRANSPORT_POLICY": "relay",
+        }
+        station = open_station(new_page(), asgi_server, teacher, loan)
+        pupil = pair_tablet(new_page(), asgi_server, loan, teacher)
+        station.get_by_role("button", name="Démarrer la séance").click()
+        pupil.get_by_role("button", name="Rejoindre la classe").click()
+        # The relay allocates, then refuses the permission towards the other end's address.
+        wait_until(lambda: "CREATE_PERMISSION processed, error 403: Forbidden IP" in coturn.log())
+        assert "ALLOCATE processed, success" in coturn.log()
+        assert "CREATE_PERMISSION processed, success" not in coturn.log()
+        assert frames(pupil) == {}
+    finally:
+        coturn.stop()
