@@ -5,12 +5,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import KIT_TRANSITIONS, DeviceCredential, Kit, KitStatusChange, Loan, LoanEvent
+from .models import (
+    KIT_TRANSITIONS,
+    Device,
+    DeviceCredential,
+    EnrolmentCode,
+    Kit,
+    KitStatusChange,
+    Loan,
+    LoanEvent,
+)
 
 
 def _hash(secret: str) -> str:
@@ -41,8 +51,13 @@ def credential_issue(
     return credential, f"{credential.pk}.{secret}"
 
 
-def credential_authenticate(token: str | None) -> DeviceCredential | None:
-    """The live credential for ``token``, or None (unknown, malformed, forged or revoked)."""
+def credential_authenticate(
+    token: str | None, *, related: tuple[str, ...] = ("loan", "kit")
+) -> DeviceCredential | None:
+    """The live credential for ``token``, or None (unknown, malformed, forged or revoked).
+
+    ``related``: what to read with it in the same query (the device API, called every
+    minute by every device, asks for nothing more: a join costs more than the rest)."""
     if not token or len(token) > 200 or "." not in token:
         return None
     pk, _, secret = token.partition(".")
@@ -51,7 +66,7 @@ def credential_authenticate(token: str | None) -> DeviceCredential | None:
     # WebSocket handshake with a 500 instead of being refused.
     if not (pk.isascii() and pk.isdigit()):
         return None
-    credential = DeviceCredential.objects.select_related("loan", "kit").filter(pk=int(pk)).first()
+    credential = DeviceCredential.objects.select_related(*related).filter(pk=int(pk)).first()
     # Hash the secret even when the id is unknown, so timing does not tell ids apart.
     presented = _hash(secret)
     if credential is None:
@@ -112,6 +127,12 @@ def kit_create(*, code: str, generation: str = Kit.Generation.G3, by=None) -> Ki
     return kit
 
 
+# What the fleet team sets by hand; the other statuses are steps of a loan.
+HAND_STATUSES = frozenset(
+    {Kit.Status.IN_STOCK, Kit.Status.IN_REPAIR, Kit.Status.RETIRED, Kit.Status.RETURNING}
+)
+
+
 def kit_may_go(kit: Kit, to: str) -> bool:
     return to in KIT_TRANSITIONS.get(kit.status, frozenset())
 
@@ -130,11 +151,15 @@ def kit_set_status(*, kit: Kit, to: str, by=None, note: str = "") -> Kit:
             f"Un cartable « {kit.get_status_display().lower()} » ne peut pas passer "
             f"à « {Kit.Status(to).label.lower()} »."
         )
-    holding = Loan.objects.holding_kit().filter(kit=kit).first()
-    if holding is not None and to in (Kit.Status.IN_STOCK, Kit.Status.RETIRED):
+    if Loan.objects.holding_kit().filter(kit=kit).exists():
         raise FleetError(
-            "Ce cartable est attribué à une mise à disposition en cours : "
-            "terminez-la ou annulez-la d'abord."
+            "Ce cartable est attribué à une mise à disposition en cours : son statut suit "
+            "les étapes de la mise à disposition (page du prêt)."
+        )
+    if to not in HAND_STATUSES:
+        raise FleetError(
+            f"« {Kit.Status(to).label} » est une étape de mise à disposition : elle se fait "
+            "depuis la page du prêt."
         )
     _record_kit_status(kit, to, by=by, note=note)
     return kit
@@ -168,6 +193,8 @@ def loan_request(
     """A coordinator asks for a kit for a pupil (in the pupil's class)."""
     if ends_on < starts_on:
         raise FleetError("La fin prévue doit suivre le début.")
+    # Lock the pupil: two requests for the same pupil at once make one loan, not two.
+    type(pupil).objects.select_for_update().filter(pk=pupil.pk).first()
     if (
         Loan.objects.filter(pupil=pupil)
         .exclude(status__in=(Loan.Status.RETURNED, Loan.Status.CANCELLED, Loan.Status.ENDED))
@@ -217,7 +244,14 @@ def loan_assign(*, loan: Loan, kit: Kit, by=None) -> Loan:
     loan.kit = kit
     loan.status = Loan.Status.ASSIGNED
     loan.assigned_at = now
-    loan.save(update_fields=["kit", "status", "assigned_at"])
+    try:
+        with transaction.atomic():
+            loan.save(update_fields=["kit", "status", "assigned_at"])
+    except IntegrityError:
+        # The database's "one open loan per kit": another assignment won meanwhile.
+        raise FleetError(
+            f"Le cartable {kit.code} est déjà attribué à une autre mise à disposition."
+        ) from None
     _record_kit_status(
         kit, Kit.Status.RESERVED, by=by, at=now, note=f"Mise à disposition {loan.pk}"
     )
@@ -337,3 +371,142 @@ def loan_return(*, loan: Loan, by=None, needs_repair: bool = False) -> Loan:
         _record_kit_status(kit, target, by=by, at=now, note=f"Retour {loan.pk}")
     _event(loan, LoanEvent.Kind.RETURNED, by=by, at=now, detail="à réparer" if needs_repair else "")
     return loan
+
+
+# Enrolment codes ---------------------------------------------------------------------------
+
+# No 0/O, 1/I/L, nor U/V (misread on a worn label): 29 symbols, 16 of them ≈ 77 bits.
+ENROLMENT_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
+ENROLMENT_LENGTH = 16
+
+
+def enrolment_code_normalise(raw: str) -> str:
+    """The code as typed or scanned, without spaces or dashes, in capitals."""
+    return "".join(ch for ch in (raw or "") if ch not in " -\t\n\r").upper()
+
+
+def enrolment_code_hash(raw: str) -> str:
+    return _hash(enrolment_code_normalise(raw))
+
+
+@transaction.atomic
+def enrolment_code_issue(*, device, by=None) -> tuple[EnrolmentCode, str]:
+    """A new one-time enrolment code for ``device``; returned shown in groups of four
+    (``ABCD-EFGH-JKMN-PQRS``), stored only as a hash. A device's earlier unused codes
+    stop working (a reprinted label replaces the old one)."""
+    now = timezone.now()
+    EnrolmentCode.objects.filter(device=device, used_at__isnull=True, expires_at__gt=now).update(
+        expires_at=now
+    )
+    code = "".join(secrets.choice(ENROLMENT_ALPHABET) for _ in range(ENROLMENT_LENGTH))
+    enrolment = EnrolmentCode.objects.create(
+        device=device,
+        code_hash=_hash(code),
+        created_at=now,
+        expires_at=now + timedelta(days=settings.FLEET["ENROLMENT_VALID_DAYS"]),
+        created_by=by,
+    )
+    return enrolment, "-".join(code[i : i + 4] for i in range(0, ENROLMENT_LENGTH, 4))
+
+
+class EnrolmentRefused(Exception):
+    """An enrolment code that cannot be redeemed (unknown, used, expired or for another
+    device). The reason is for the logs only: the device is told none of it."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@transaction.atomic
+def enrolment_redeem(*, serial: str, code: str) -> tuple[DeviceCredential, str]:
+    """Trade a device's one-time enrolment code for its own credential (single use).
+
+    The device's earlier kit-device credentials are revoked: one device, one live token."""
+    normalised = enrolment_code_normalise(code)
+    if len(normalised) != ENROLMENT_LENGTH:
+        raise EnrolmentRefused("malformed")
+    enrolment = (
+        EnrolmentCode.objects.select_for_update()
+        .select_related("device")
+        .filter(code_hash=_hash(normalised))
+        .first()
+    )
+    if enrolment is None:
+        raise EnrolmentRefused("unknown")
+    now = timezone.now()
+    if enrolment.used_at is not None:
+        raise EnrolmentRefused("used")
+    if enrolment.expires_at <= now:
+        raise EnrolmentRefused("expired")
+    device = enrolment.device
+    given = (serial or "").strip().upper().encode()
+    if not hmac.compare_digest(device.serial.strip().upper().encode(), given):
+        raise EnrolmentRefused("serial")
+    enrolment.used_at = now
+    enrolment.save(update_fields=["used_at"])
+    DeviceCredential.objects.filter(
+        kind=DeviceCredential.Kind.KIT_DEVICE, device=device, revoked_at__isnull=True
+    ).update(revoked_at=now)
+    Device.objects.filter(pk=device.pk).update(enrolled_at=now)
+    device.enrolled_at = now
+    return credential_issue(
+        kind=DeviceCredential.Kind.KIT_DEVICE, device=device, label=f"{device.kind} {device.serial}"
+    )
+
+
+# Devices (the register) ----------------------------------------------------------------------
+
+SERIAL_MAX = 60
+
+
+def device_serial_taken(serial: str, *, exclude_pk: int | None = None) -> bool:
+    """Whether a device already has this serial number (compared without case: a label
+    read as ``ab12`` or ``AB12`` is the same device)."""
+    existing = Device.objects.filter(serial__iexact=serial.strip())
+    if exclude_pk is not None:
+        existing = existing.exclude(pk=exclude_pk)
+    return existing.exists()
+
+
+def _check_device_kit(kit: Kit | None) -> None:
+    if kit is not None and kit.status == Kit.Status.RETIRED:
+        raise FleetError(f"Le cartable {kit.code} est réformé : on ne lui ajoute plus d'appareil.")
+
+
+@transaction.atomic
+def device_create(
+    *, kind: str, serial: str, software_version: str = "", kit: Kit | None = None, by=None
+) -> Device:
+    """Record a device of the register (of a kit, or not yet in one)."""
+    serial = serial.strip()
+    if kind not in Device.Kind.values:
+        raise FleetError("Type d'appareil inconnu.")
+    if not serial:
+        raise FleetError("Indiquez le numéro de série.")
+    if device_serial_taken(serial):
+        raise FleetError(f"Un appareil porte déjà le numéro de série « {serial} ».")
+    _check_device_kit(kit)
+    try:
+        with transaction.atomic():
+            return Device.objects.create(
+                kind=kind, serial=serial, software_version=software_version.strip(), kit=kit
+            )
+    except IntegrityError:  # recorded meanwhile by someone else
+        raise FleetError(f"Un appareil porte déjà le numéro de série « {serial} ».") from None
+
+
+@transaction.atomic
+def device_update(
+    *, device: Device, kind: str, software_version: str = "", kit: Kit | None = None, by=None
+) -> Device:
+    """Change a device's type, software version or kit (its serial number never changes)."""
+    if kind not in Device.Kind.values:
+        raise FleetError("Type d'appareil inconnu.")
+    if kit is not None and kit.pk != device.kit_id:
+        _check_device_kit(kit)
+    device.kind = kind
+    device.software_version = software_version.strip()
+    device.kit = kit
+    device.save(update_fields=["kind", "software_version", "kit"])
+    return device
