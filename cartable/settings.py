@@ -105,11 +105,14 @@ INSTALLED_APPS = [
     "cartable.organisation",
     "cartable.fleet",
     "cartable.live",
+    "cartable.consent",
     # accounts (see the "Accounts" block below): sign-in, attempt limits, OIDC, TOTP.
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "cartable.accounts",
+    # privacy: retention and purge, audit log, people's rights, processing register.
+    "cartable.privacy",
 ]
 
 MIDDLEWARE = [
@@ -348,6 +351,15 @@ FLEET = {
     # address may make per 10 minutes.
     "ENROLMENT_VALID_DAYS": env_positive("FLEET_ENROLMENT_VALID_DAYS", 365),
     "ENROLMENT_TRIES_PER_10_MIN": env_positive("FLEET_ENROLMENT_TRIES_PER_10_MIN", 20),
+}
+
+# Privacy (cartable/privacy): retention periods, applied daily by `cartable purge`; the
+# register of processing activities is generated from cartable/privacy/register.py.
+PRIVACY = {
+    # A pupil's display name is kept this many weeks after the end of their last loan.
+    "PUPIL_NAME_WEEKS": env_positive("PRIVACY_PUPIL_NAME_WEEKS", 8),
+    # An account nobody has signed in with for this many days is deleted.
+    "ACCOUNT_INACTIVE_DAYS": env_positive("PRIVACY_ACCOUNT_INACTIVE_DAYS", 365),
 }
 
 DEVICE_COOKIE_NAME = "cartable_device"

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from cartable.accounts import views as accounts_views
+from cartable.api import api
 from cartable.organisation import views as organisation_views
 
 urlpatterns = [
@@ -11,4 +12,8 @@ urlpatterns = [
     path("connexion/", include("cartable.accounts.urls")),
     path("", include("cartable.live.urls")),
     path("", include("cartable.organisation.urls")),
+    path("", include("cartable.fleet.urls")),
+    path("", include("cartable.privacy.urls")),
+    path("", include("cartable.consent.urls")),
+    path("api/", api.urls),
 ]

@@ -56,7 +56,15 @@ def fresh_cache():
 def make_loan(db):
     counter = iter(range(1, 10_000))
 
-    def make(*, starts_in_days: int = -1, ends_in_days: int = 30, ended: bool = False) -> Loan:
+    def make(
+        *,
+        starts_in_days: int = -1,
+        ends_in_days: int = 30,
+        ended: bool = False,
+        authorised: bool = True,
+    ) -> Loan:
+        """A running loan; ``authorised`` records the authorisations its live sessions
+        need (cartable/consent), as for a loan whose papers are in order."""
         n = next(counter)
         digits = f"{750_0000 + n:07d}"
         from cartable.organisation.validators import uai_check_letter
@@ -72,7 +80,7 @@ def make_loan(db):
             code=f"KIT-{n:04d}", status=Kit.Status.RETURNING if ended else Kit.Status.ON_LOAN
         )
         today = timezone.localdate()
-        return Loan.objects.create(
+        loan = Loan.objects.create(
             kit=kit,
             status=Loan.Status.ENDED if ended else Loan.Status.ACTIVE,
             pupil=pupil,
@@ -81,6 +89,11 @@ def make_loan(db):
             ends_on=today + timedelta(days=ends_in_days),
             ended_at=timezone.now() if ended else None,
         )
+        if authorised:
+            from cartable.consent.services import authorise_all
+
+            authorise_all(loan=loan)
+        return loan
 
     return make
 

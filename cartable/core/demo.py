@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from cartable.consent.services import authorise_all, missing_records
 from cartable.fleet.models import Kit, Loan
 from cartable.live.services import pairing_code_create
 from cartable.organisation.models import Department, Pupil, RoleGrant, School, SchoolClass
@@ -91,6 +92,9 @@ def demo_setup() -> Demo:
     RoleGrant.objects.get_or_create(
         user=teacher, role=RoleGrant.Role.TEACHER, school_class=school_class
     )
+    if missing_records(loan):
+        # The demo loan's papers are in order: its lessons may start (cartable/consent).
+        authorise_all(loan=loan)
     issued = pairing_code_create(loan=loan, by=teacher)
     return Demo(
         loan=loan,

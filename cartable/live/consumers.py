@@ -253,7 +253,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 loan=loan, by_user=self.user, by_device=self.device
             )
         except services.LiveError as exc:
-            await self._refuse(exc.code, exc.message, strike=False)
+            await self._refuse(exc.code, exc.message, strike=False, **exc.fields)
             return
         # The session.started event reaches the other side; this side is answered directly,
         # also when the session was already open (a teacher coming back), which has no event.
@@ -432,7 +432,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         with contextlib.suppress(OSError):
             await self.send(text_data=json.dumps(content, separators=(",", ":")))
 
-    async def _refuse(self, code: str, message: str, *, strike: bool = True):
+    async def _refuse(self, code: str, message: str, *, strike: bool = True, **fields):
         """Answer a refused message with an error; close after too many invalid ones.
 
         A refusal that a correct client can meet in a race (the session ended or the peer
@@ -441,7 +441,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         log.info("live refused message side=%s code=%s", self.side, code)
         if strike:
             self.strikes += 1
-        await self.send_json(protocol.error(code, message))
+        await self.send_json(protocol.error(code, message, **fields))
         if self.strikes >= MAX_STRIKES:
             await self._fail("too_many_errors", "Too many invalid messages.", CLOSE_BAD_HANDSHAKE)
 

@@ -279,5 +279,5 @@ def parse(text: str):
         raise ProtocolError("bad_message", f"Invalid field {where}: {first['msg']}.") from None
 
 
-def error(code: str, message: str) -> dict:
-    return {"type": "error", "code": code, "message": message}
+def error(code: str, message: str, **fields) -> dict:
+    return {"type": "error", "code": code, "message": message, **fields}

@@ -15,6 +15,7 @@ from django.db.models import F, Max
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from cartable.consent.services import missing_records
 from cartable.fleet.models import DeviceCredential, Loan
 from cartable.fleet.services import credential_issue, credential_revoke
 
@@ -27,10 +28,11 @@ log = logging.getLogger(__name__)
 class LiveError(Exception):
     """A refused live action; ``code`` is the protocol error code."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, **fields):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.fields = fields  # more fields of the error message (``missing``)
 
 
 # A session nobody has attended for this long was abandoned (the class tablet was switched
@@ -66,6 +68,14 @@ def session_start(
     loan = Loan.objects.select_for_update().get(pk=loan.pk)
     if not loan.is_active():
         raise LiveError("loan_inactive", "This loan is not running today.")
+    # The authorisations before the first lesson (cartable/consent) must all be recorded.
+    missing = missing_records(loan)
+    if missing:
+        raise LiveError(
+            "consent_missing",
+            "Records required before a live session are missing.",
+            missing=missing,
+        )
     existing = open_session(loan.pk)
     if existing is not None:
         return existing

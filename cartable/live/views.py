@@ -9,16 +9,17 @@ import logging
 
 import segno
 from django.conf import settings
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from cartable.core.ratelimit import Limiter
 from cartable.fleet.models import DeviceCredential, Loan
 from cartable.fleet.services import credential_authenticate
 from cartable.organisation.access import Action, Actor, can
+from cartable.privacy import audit
 
 from . import services
 
@@ -81,6 +82,7 @@ PAIR_ERROR = (
 )
 PAIR_TOO_MANY = "Trop d'essais depuis cet appareil. Réessayez dans quelques minutes."
 IP_TRIES, IP_WINDOW_S = 20, 600
+PAIR_LIMITER = Limiter("pair-tries", IP_TRIES, IP_WINDOW_S)
 
 
 def _client_ip(request: HttpRequest) -> str:
@@ -91,19 +93,15 @@ def _client_ip(request: HttpRequest) -> str:
 def pair(request: HttpRequest) -> HttpResponse:
     context = {"error": None, "code": ""}
     if request.method == "POST":
-        key = f"pair-tries:{_client_ip(request)}"
-        tries = cache.get_or_set(key, 0, IP_WINDOW_S)
-        if tries >= IP_TRIES:
+        address = _client_ip(request)
+        if PAIR_LIMITER.exceeded(address):
             context["error"] = PAIR_TOO_MANY
             return render(request, "live/pair.html", context, status=429)
         code = request.POST.get("code", "")[:40]
         try:
             credential, token = services.pairing_redeem(code=code)
         except services.PairingRefused as exc:
-            try:
-                cache.incr(key)
-            except ValueError:  # the window expired meanwhile: a new one starts
-                cache.set(key, 1, IP_WINDOW_S)
+            PAIR_LIMITER.hit(address)
             log.info("pairing refused reason=%s", exc.reason)
             context.update(error=PAIR_ERROR, code=code)
             return render(request, "live/pair.html", context, status=400)
@@ -142,6 +140,7 @@ def pairing_manage(request: HttpRequest, loan_id: int) -> HttpResponse:
                     scale=6, title=f"Code QR d'appairage {issued.display}"
                 )
                 status = "Nouveau code affiché. Il vaut 10 minutes et ne sert qu'une fois."
+                audit.record(request, audit.Verb.CREATE, loan, detail="code d'appairage")
         elif action == "revoke":
             raw_id = request.POST.get("credential", "")
             credential = DeviceCredential.objects.filter(
@@ -153,6 +152,7 @@ def pairing_manage(request: HttpRequest, loan_id: int) -> HttpResponse:
             if credential is None:
                 raise Http404
             services.paired_device_revoke(credential=credential, by=request.user)
+            audit.record(request, audit.Verb.UPDATE, credential, detail="tablette révoquée")
             status = "La tablette n'est plus appairée."
         else:
             return HttpResponse("Action inconnue.", status=400)

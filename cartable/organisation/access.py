@@ -51,6 +51,10 @@ class Action(StrEnum):
     DEVICE_REPORT = "device.report"  # a kit device sends its own heartbeats
     INVITE = "invitation.send"  # invite people to roles (which ones: ``may_grant``)
     SCHOOLS_IMPORT = "schools.import"  # load the national school directory
+    AUDIT_VIEW = "privacy.audit_view"  # read the audit log and the processing register
+    RIGHTS_MANAGE = "privacy.rights"  # export, erase or pseudonymise a pupil's data
+    CONSENT_MANAGE = "consent.manage"  # record the authorisations a loan needs before lessons
+    CONSENT_TEACHER = "consent.teacher"  # a teacher records their own agreement for a loan
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,10 @@ RULES: dict[Action, dict[str, tuple[str, ...]]] = {
     Action.INSTALL_PUPIL: {
         "loan": (Role.FAMILY, Role.HOSPITAL_STAFF, Role.DEPARTMENT, Role.FLEET),
     },
+    # The authorisations before the first lesson (cartable/consent): the département's
+    # coordinator records them; a teacher of the class records their own agreement.
+    Action.CONSENT_MANAGE: {"loan": (Role.DEPARTMENT,)},
+    Action.CONSENT_TEACHER: {"loan": (Role.TEACHER,)},
 }
 # Actions on no object in particular: which roles give them (holding one anywhere is enough).
 GLOBAL_RULES: dict[Action, tuple[str, ...]] = {
@@ -110,6 +118,8 @@ GLOBAL_RULES: dict[Action, tuple[str, ...]] = {
     Action.KIT_TRACK: (Role.FLEET, Role.NATIONAL),
     Action.FLEET_MANAGE: (Role.FLEET,),
     Action.LOAN_REQUEST: (Role.DEPARTMENT,),
+    Action.AUDIT_VIEW: (Role.DPO,),
+    Action.RIGHTS_MANAGE: (Role.DPO,),
 }
 # Who may invite whom. The invitation's scope must lie within the inviter's own scope.
 INVITABLE: dict[str, tuple[str, ...]] = {

@@ -155,7 +155,8 @@ class LoanChoice(forms.ModelChoiceField):
     # Never the pupil's name: an invitation names the kit, the class and the school.
     def label_from_instance(self, obj) -> str:
         klass = obj.school_class
-        return f"Cartable {obj.kit.code} — {klass.name}, {klass.school.name}"
+        kit = f"Cartable {obj.kit.code}" if obj.kit_id else f"Demande de cartable n° {obj.pk}"
+        return f"{kit} — {klass.name}, {klass.school.name}"
 
 
 class InvitationForm(Accessible, forms.Form):

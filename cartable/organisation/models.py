@@ -267,7 +267,8 @@ def scope_label(scope) -> str:
         return f"classe {scope.name} ({scope.school_year}), {scope.school.name}"
     if isinstance(scope, Loan):
         klass = scope.school_class
-        return f"cartable {scope.kit.code}, classe {klass.name}, {klass.school.name}"
+        kit = f"cartable {scope.kit.code}" if scope.kit_id else f"demande de cartable n° {scope.pk}"
+        return f"{kit}, classe {klass.name}, {klass.school.name}"
     return str(scope)
 
 

@@ -20,13 +20,16 @@ from django.views.decorators.http import require_http_methods
 
 from cartable.fleet.models import DeviceCredential
 from cartable.live.views import request_actor, request_device
+from cartable.privacy import audit
 
 from . import selectors, services
 from .access import (
     Action,
     Actor,
+    academies_for,
     can,
     classes_for,
+    departments_for,
     grants_of,
     loans_for,
     pupils_for,
@@ -131,6 +134,12 @@ def home(request: HttpRequest) -> HttpResponse:
         may_import=can(actor, Action.SCHOOLS_IMPORT),
         may_manage_classes=can(actor, Action.CLASS_MANAGE),
         may_manage_pupils=can(actor, Action.PUPIL_MANAGE),
+        may_request_loans=can(actor, Action.LOAN_REQUEST),
+        may_follow_loans=can(actor, Action.FLEET_MANAGE) or can(actor, Action.LOAN_REQUEST),
+        may_manage_fleet=can(actor, Action.FLEET_MANAGE),
+        may_track_kits=can(actor, Action.KIT_TRACK)
+        or academies_for(actor, Action.KIT_TRACK).exists()
+        or departments_for(actor, Action.KIT_TRACK).exists(),
     )
     return render(request, "organisation/home.html", context)
 
@@ -151,6 +160,7 @@ def class_create(request: HttpRequest) -> HttpResponse:
         except services.OrganisationError as exc:
             form.add_error(exc.field, exc.message)
         else:
+            audit.record(request, audit.Verb.CREATE, school_class)
             messages.success(request, f"La classe {school_class.name} est créée.")
             return redirect("home")
     status = 400 if form.errors else 200
@@ -180,6 +190,7 @@ def class_edit(request: HttpRequest, class_id: int) -> HttpResponse:
         except services.OrganisationError as exc:
             form.add_error(exc.field, exc.message)
         else:
+            audit.record(request, audit.Verb.UPDATE, school_class)
             messages.success(request, f"La classe {school_class.name} est enregistrée.")
             return redirect("home")
     status = 400 if form.errors else 200
@@ -204,6 +215,7 @@ def pupil_create(request: HttpRequest) -> HttpResponse:
     form = PupilForm(*_posted(request), initial=initial, actor=actor)
     if request.method == "POST" and form.is_valid():
         pupil = services.pupil_create(**form.cleaned_data)
+        audit.record(request, audit.Verb.CREATE, pupil)
         messages.success(request, f"L'élève {pupil.display_name} est ajouté à sa classe.")
         return redirect("home")
     status = 400 if form.errors else 200
@@ -218,10 +230,13 @@ def pupil_edit(request: HttpRequest, pupil_id: int) -> HttpResponse:
         return _sign_in(request)
     actor = request_actor(request)
     pupil = _get_in_scope(pupils_for(actor, Action.PUPIL_MANAGE), pupil_id)
+    if request.method == "GET":
+        audit.record(request, audit.Verb.VIEW, pupil)
     initial = {"display_name": pupil.display_name, "school_class": pupil.school_class_id}
     form = PupilForm(*_posted(request), initial=initial, actor=actor)
     if request.method == "POST" and form.is_valid():
         services.pupil_update(pupil=pupil, **form.cleaned_data)
+        audit.record(request, audit.Verb.UPDATE, pupil)
         messages.success(request, f"L'élève {pupil.display_name} est enregistré.")
         return redirect("home")
     status = 400 if form.errors else 200
@@ -259,6 +274,7 @@ def invitation_create(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             log.info("invitation sent id=%s role=%s", invitation.pk, invitation.role)
+            audit.record(request, audit.Verb.CREATE, invitation, detail=invitation.role)
             messages.success(
                 request,
                 f"Invitation envoyée à {invitation.email} ({invitation.get_role_display()}, "

@@ -71,10 +71,29 @@ def fixed(path: str) -> Callable[[dict], str]:
 
 
 SIGN_IN = 302
+
+
+def _device(world) -> int:
+    """The id of a device of the loan's kit (made the first time it is asked for)."""
+    from cartable.fleet.models import Device
+
+    kit = world["loan"].kit
+    return Device.objects.get_or_create(
+        serial=f"{kit.code}-BOX", defaults={"kit": kit, "kind": "class_box"}
+    )[0].pk
+
+
 # The second-factor pages send someone who needs no code (everyone here: none of these
 # accounts is staff) back on their way; an anonymous visitor goes to sign in.
 TABLE: dict[str, Entry] = {
     "": Entry(fixed("/"), statuses(200)),
+    # The device API (cartable/fleet/api.py): devices only, with their Bearer token; a
+    # person's session is no device (401). Enrolment and heartbeats are POST only.
+    "api/": Entry(fixed("/api/"), statuses(404)),
+    "api/openapi.json": Entry(fixed("/api/openapi.json"), statuses(200)),
+    "api/devices/enrol": Entry(fixed("/api/devices/enrol"), statuses(405)),
+    "api/devices/heartbeat": Entry(fixed("/api/devices/heartbeat"), statuses(405)),
+    "api/devices/me": Entry(fixed("/api/devices/me"), statuses(401)),
     # Accounts (cartable/accounts): open to all, or sending the signed-in on their way.
     "connexion/": Entry(fixed("/connexion/"), statuses(302, anonymous=200)),
     "deconnexion/": Entry(fixed("/deconnexion/"), statuses(405)),  # POST only
@@ -140,6 +159,126 @@ TABLE: dict[str, Entry] = {
     ),
     "organisation/annuaire/": Entry(
         fixed("/organisation/annuaire/"), statuses(404, anonymous=SIGN_IN, administrator=200)
+    ),
+    # Loans (cartable/fleet/urls_loans.py). The loan here is running (active).
+    "prets/": Entry(
+        fixed("/prets/"),
+        statuses(404, anonymous=SIGN_IN, coordinator=200, other_coordinator=200, fleet=200),
+    ),
+    "prets/demande/": Entry(
+        fixed("/prets/demande/"),
+        statuses(404, anonymous=SIGN_IN, coordinator=200, other_coordinator=200),
+    ),
+    "prets/<int:loan_id>/": Entry(
+        lambda w: f"/prets/{w['loan'].pk}/",
+        statuses(
+            404,
+            anonymous=SIGN_IN,
+            teacher=200,
+            coordinator=200,
+            school_head=200,
+            hospital_staff=200,
+            family=200,
+            fleet=200,
+        ),
+    ),
+    "prets/<int:loan_id>/terminer/": Entry(  # GET asks to confirm; POST ends
+        lambda w: f"/prets/{w['loan'].pk}/terminer/",
+        statuses(404, anonymous=SIGN_IN, coordinator=200, fleet=200),
+    ),
+    # The other steps are forms posted from the loan page (POST only).
+    **{
+        f"prets/<int:loan_id>/{step}/": Entry(
+            lambda w, step=step: f"/prets/{w['loan'].pk}/{step}/", statuses(405)
+        )
+        for step in (
+            "attribuer",
+            "expedier",
+            "installation-classe",
+            "installation-eleve",
+            "prolonger",
+            "annuler",
+            "retour",
+        )
+    },
+    # Authorisations before the first lesson (cartable/consent).
+    "prets/<int:loan_id>/autorisations/": Entry(
+        lambda w: f"/prets/{w['loan'].pk}/autorisations/",
+        statuses(404, anonymous=SIGN_IN, coordinator=200),
+    ),
+    "prets/<int:loan_id>/autorisations/mon-accord/": Entry(
+        lambda w: f"/prets/{w['loan'].pk}/autorisations/mon-accord/",
+        statuses(404, anonymous=SIGN_IN, teacher=200),
+    ),
+    # Privacy (cartable/privacy/urls.py): the data protection officer only; notices public.
+    **{
+        route: Entry(path, statuses(404, anonymous=SIGN_IN, dpo=200))
+        for route, path in (
+            ("confidentialite/", fixed("/confidentialite/")),
+            ("confidentialite/registre/", fixed("/confidentialite/registre/")),
+            ("confidentialite/journal/", fixed("/confidentialite/journal/")),
+            ("confidentialite/droits/", fixed("/confidentialite/droits/")),
+            (
+                "confidentialite/droits/eleves/<int:pupil_id>/",
+                lambda w: f"/confidentialite/droits/eleves/{w['loan'].pupil_id}/",
+            ),
+            (
+                "confidentialite/droits/eleves/<int:pupil_id>/donnees.json",
+                lambda w: f"/confidentialite/droits/eleves/{w['loan'].pupil_id}/donnees.json",
+            ),
+            (
+                "confidentialite/droits/eleves/<int:pupil_id>/effacer/",
+                lambda w: f"/confidentialite/droits/eleves/{w['loan'].pupil_id}/effacer/",
+            ),
+        )
+    },
+    "informations/familles/": Entry(fixed("/informations/familles/"), statuses(200)),
+    "informations/eleves/": Entry(fixed("/informations/eleves/"), statuses(200)),
+    # The fleet register (cartable/fleet/urls_register.py): the fleet team only.
+    **{
+        route: Entry(path, statuses(404, anonymous=SIGN_IN, fleet=200))
+        for route, path in (
+            ("parc/cartables/", fixed("/parc/cartables/")),
+            ("parc/cartables/nouveau/", fixed("/parc/cartables/nouveau/")),
+            (
+                "parc/cartables/<int:kit_id>/statut/",
+                lambda w: f"/parc/cartables/{w['loan'].kit_id}/statut/",
+            ),
+            ("parc/appareils/nouveau/", fixed("/parc/appareils/nouveau/")),
+            ("parc/appareils/import/", fixed("/parc/appareils/import/")),
+            ("parc/appareils/<int:device_id>/", lambda w: f"/parc/appareils/{_device(w)}/"),
+            (
+                "parc/appareils/<int:device_id>/etiquette/",
+                lambda w: f"/parc/appareils/{_device(w)}/etiquette/",
+            ),
+        )
+    },
+    # Reporting (cartable/fleet/urls_reports.py): who may follow kits (KIT_TRACK) in their
+    # scope. The other coordinator (Essonne) has an overview of their own, not this kit.
+    **{
+        route: Entry(
+            path,
+            statuses(
+                404,
+                anonymous=SIGN_IN,
+                fleet=200,
+                ministry=200,
+                dane=200,
+                coordinator=200,
+                other_coordinator=200,
+            ),
+        )
+        for route, path in (
+            ("parc/", fixed("/parc/")),
+            (
+                "^parc/registre/(?P<kind>cartables|prets)\\.(?P<fmt>csv|ods|xlsx)$",
+                fixed("/parc/registre/prets.csv"),
+            ),
+        )
+    },
+    "parc/cartables/<int:kit_id>/": Entry(
+        lambda w: f"/parc/cartables/{w['loan'].kit_id}/",
+        statuses(404, anonymous=SIGN_IN, fleet=200, ministry=200, dane=200, coordinator=200),
     ),
 }
 

@@ -11,6 +11,9 @@
 // camera on or off never needs a new negotiation, and neither do the privacy pause and the
 // data-saving mode.
 //
+// The class also opens two data channels, 'view' and 'stills' (peer.js): the pupil's view
+// commands and the board's stills go over them, peer to peer; the server never sees them.
+//
 // The link keeps going by itself: a dropped WebSocket reconnects with backoff while the
 // peer connection (and so the media) carries on; a failed media path is brought back by an
 // ICE restart.
@@ -34,6 +37,9 @@ const SEND_ENCODINGS = {
 };
 // Relayed messages a page may listen to, each dispatched as an event of the same name.
 const RELAYED = ['hand', 'floor', 'cue', 'chat', 'reaction', 'pause', 'economy', 'quality'];
+// Data channels the class opens, in this order, after the transceivers (docs/protocol.md,
+// "Peer-to-peer messages"): reliable and ordered.
+export const DATA_CHANNELS = ['view', 'stills'];
 
 function newId() {
   return Math.random().toString(36).slice(2, 12) + Date.now().toString(36);
@@ -45,12 +51,13 @@ function newId() {
  *  - 'peer' {present: boolean, reason?: 'left'|'lost'}
  *  - 'session' {live: boolean, reason?: string}
  *  - 'track' {label: TrackLabel, track: MediaStreamTrack}
+ *  - 'channel' {label: 'view'|'stills', channel: RTCDataChannel} (a new peer connection's)
  *  - 'media' {microphone: boolean, camera: boolean} (what the other side sends)
  *  - 'connection' {state: RTCPeerConnectionState}
  *  - 'signalling' {state: 'reconnecting'|'restored'}
  *  - 'local-quality' {level, reasons, ...} (what this side receives, also sent to the other)
  *  - 'hand', 'floor', 'cue', 'chat', 'reaction', 'pause', 'economy', 'quality': the message
- *  - 'protocol-error' {code, message}
+ *  - 'protocol-error' {code, message, missing?}
  *  - 'closed' {code, reason} (final: no more reconnection)
  */
 export class LiveLink extends EventTarget {
@@ -297,7 +304,11 @@ export class LiveLink extends EventTarget {
         this.emit('economy', message);
         break;
       case 'error':
-        this.emit('protocol-error', { code: message.code, message: message.message });
+        this.emit('protocol-error', {
+          code: message.code,
+          message: message.message,
+          missing: message.missing, // consent_missing: what is missing, in French
+        });
         break;
       default:
         if (RELAYED.includes(message.type)) this.emit(message.type, message);
@@ -324,6 +335,10 @@ export class LiveLink extends EventTarget {
       sendEncodings: [SEND_ENCODINGS.audio],
     });
     pc.addTransceiver('video', { direction: 'recvonly' });
+    // After the transceivers, so their mids stay 0 to 3; one offer carries everything.
+    for (const label of DATA_CHANNELS) {
+      this.emit('channel', { label, channel: pc.createDataChannel(label, { ordered: true }) });
+    }
   }
 
   /** Class side: what a sender sends now: nothing during the pause or economy. */
@@ -465,6 +480,22 @@ export class LiveLink extends EventTarget {
       if (candidate && this.pc === pc) {
         this.send({ type: 'signal', pc: this.pcId, candidate: candidate.toJSON() });
       }
+    });
+    pc.addEventListener('datachannel', ({ channel }) => {
+      // The pupil side takes the class's data channels, each once; nothing else.
+      if (this.pc !== pc || this.side !== 'pupil' || !DATA_CHANNELS.includes(channel.label)) {
+        channel.close();
+        return;
+      }
+      const seen = (this.channelsSeen ||= new WeakMap());
+      const labels = seen.get(pc) || new Set();
+      seen.set(pc, labels);
+      if (labels.has(channel.label)) {
+        channel.close();
+        return;
+      }
+      labels.add(channel.label);
+      this.emit('channel', { label: channel.label, channel });
     });
     pc.addEventListener('track', ({ track, transceiver }) => {
       const label = this.labelOf(transceiver);

@@ -3,6 +3,7 @@
 
 import { mountChat, wireConnection } from './lesson.js';
 import { LiveLink } from './link.js';
+import { PupilSteer } from './steer-pupil.js';
 import { announce, attach, liveUrl, setToggle, stopAll } from './ui.js';
 
 const root = document.getElementById('pupil');
@@ -38,6 +39,9 @@ let handRaised = false;
 let away = false;
 let economy = false;
 let paused = false;
+
+const steer = new PupilSteer({ root, announce });
+window.cartableSteer = steer; // a handle for diagnostics and tests; holds no secret
 
 const chat = mountChat({
   root: document.getElementById('chat'),
@@ -114,6 +118,7 @@ async function join() {
 
 function wire(current) {
   chat.wire(current);
+  steer.wire(current);
   wireConnection(current, {
     qualityElement: document.getElementById('class-quality'),
     where: 'dans la classe',
@@ -200,6 +205,7 @@ function resetLesson() {
   economy = false;
   paused = false;
   chat.clear(); // messages live only as long as the lesson
+  steer.clear(); // and so do the stills of the board
 }
 
 function leave() {

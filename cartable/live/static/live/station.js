@@ -3,6 +3,7 @@
 
 import { mountChat, wireConnection } from './lesson.js';
 import { LiveLink } from './link.js';
+import { StationSteer } from './steer-station.js';
 import { announce, attach, liveUrl, stopAll } from './ui.js';
 
 const root = document.getElementById('station');
@@ -36,11 +37,24 @@ const CUES = {
   slower: 'demande d’aller plus lentement',
 };
 
+// The board camera is sent at 1280x720; its stills are taken at the camera's full photo
+// resolution (ImageCapture.takePhoto), without opening it larger for the whole lesson.
+// The class camera is opened at its highest resolution, up to 1920x1080 (a crop of a
+// larger picture at 30 frames a second costs a tablet too much), for the crop of the
+// pupil's view; what is sent of it is 1280x720 too.
+const BOARD_CAPTURE = { width: { ideal: 1280 }, height: { ideal: 720 } };
+const CLASS_CAPTURE = { width: { ideal: 1920 }, height: { ideal: 1080 }, frameRate: { ideal: 30 } };
+const SENT = { width: { max: 1280 }, height: { max: 720 } };
+
 const link = new LiveLink({ url: liveUrl(loanId, 'class'), side: 'class' });
 window.cartableLink = link; // a handle for diagnostics and tests; holds no secret
 /** @type {{board: MediaStreamTrack|null, class: MediaStreamTrack|null, audio: MediaStreamTrack|null}} */
 let local = { board: null, class: null, audio: null };
+/** The cameras at full resolution, never sent as they are. @type {MediaStreamTrack[]} */
+let sources = [];
 let pupilName = root.dataset.pupil;
+const steer = new StationSteer({ link, root, announce, pupilName: () => pupilName });
+window.cartableSteer = steer; // a handle for diagnostics and tests; holds no secret
 let pupilPresent = false;
 let live = false;
 
@@ -81,24 +95,41 @@ function saveChoice() {
   localStorage.setItem(storageKey, JSON.stringify(choice));
 }
 
-async function camera(deviceId) {
+async function camera(deviceId, size) {
   const stream = await navigator.mediaDevices.getUserMedia({
-    video: deviceId
-      ? { deviceId: { exact: deviceId }, width: { ideal: 1280 }, height: { ideal: 720 } }
-      : true,
+    video: deviceId ? { deviceId: { exact: deviceId }, ...size } : size,
   });
   const [track] = stream.getVideoTracks();
   return track;
 }
 
+/** A copy of a camera's track, scaled down by the browser (the camera is not touched). */
+async function scaled(track, size) {
+  const copy = track.clone();
+  try {
+    await copy.applyConstraints(size);
+  } catch (err) {
+    console.warn('scaled copy', err);
+  }
+  return copy;
+}
+
 async function acquireMedia() {
   const boardId = selects.board.value;
   const classId = selects.class.value;
-  const board = await camera(boardId);
+  let board;
+  let classSource;
+  if (classId && classId !== boardId) {
+    board = await camera(boardId, BOARD_CAPTURE);
+    classSource = await camera(classId, CLASS_CAPTURE);
+  } else {
+    // A single camera (a laptop trying the demo): both views share it, opened for the class.
+    classSource = await camera(boardId, CLASS_CAPTURE);
+    board = await scaled(classSource, SENT);
+  }
+  sources.push(classSource);
   board.contentHint = 'detail'; // text on the board must stay sharp
-  // With a single camera (a laptop trying the demo), both views share it.
-  const klass = classId && classId !== boardId ? await camera(classId) : board.clone();
-  klass.contentHint = 'motion';
+  const klass = await steer.attach({ classSource, board });
   const audioStream = await navigator.mediaDevices.getUserMedia({
     audio: selects.audio.value
       ? { deviceId: { exact: selects.audio.value }, echoCancellation: true, noiseSuppression: true }
@@ -108,7 +139,10 @@ async function acquireMedia() {
 }
 
 function releaseMedia() {
+  steer.detach();
   stopAll(Object.values(local));
+  stopAll(sources);
+  sources = [];
   local = { board: null, class: null, audio: null };
   link.clearLocal();
   attach(previews.board, null);
@@ -154,6 +188,7 @@ startButton.addEventListener('click', async () => {
     // The start button disappears: keep the keyboard focus on the pupil's state.
     pupilState.focus();
   } catch (err) {
+    releaseMedia();
     announce(`Impossible d'ouvrir les caméras ou le micro : ${err.message}`);
   } finally {
     startButton.disabled = false;
@@ -266,6 +301,7 @@ link.addEventListener('session', ({ detail }) => {
     cueBanner.hidden = true;
     economyNote.hidden = true;
     chat.clear(); // messages live only as long as the lesson
+    steer.reset();
     attach(pupilVideo, null);
     attach(pupilAudio, null);
     announce('Séance terminée.');
@@ -303,6 +339,12 @@ link.addEventListener('media', ({ detail }) => {
 link.addEventListener('protocol-error', ({ detail }) => {
   if (detail.code === 'replaced') announce('Ce poste a été ouvert ailleurs.');
   else if (detail.code === 'loan_inactive') announce('Cette mise à disposition n’est pas en cours.');
+  else if (detail.code === 'consent_missing') {
+    // No session without the authorisations: the cameras are not needed yet.
+    releaseMedia();
+    render();
+    announce(`La séance ne peut pas démarrer : il manque ${(detail.missing || []).join(', ')}.`);
+  }
 });
 link.addEventListener('closed', ({ detail }) => {
   pupilPresent = false;
