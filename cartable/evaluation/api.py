@@ -1,0 +1,111 @@
+"""The transmission of the indicators to the ministry, as an API (docs/evaluation-transmission.md).
+
+``GET /api/evaluation/indicators?annee=2025-2026&academie=25&departement=78&format=json``
+
+- For people signed in (the session cookie; the second factor, for the accounts that need
+  one, is asked by ``SecondFactorMiddleware`` before this is reached) who may see figures
+  (``Action.FIGURES_VIEW``) over the scope asked: the ministry everywhere, a DANE its
+  académie and its départements, a coordinator their département. Without ``academie`` or
+  ``departement``: the widest scope the person may see (nationally for the ministry).
+- Anonymous: 401. A scope outside one's rights, or someone who may see no figures: 404
+  (the scope's existence is not revealed). A bad ``annee`` or ``format``: 422.
+- The answer: the JSON of ``transmission.schema.json`` (small counts as « < 5 »), or with
+  ``format=csv`` the same figures as CSV (``indicators.CSV_COLUMNS``, ``;``-separated).
+  A period with no data answers 200 with ``donnees: false`` and the message
+  « Aucune donnée pour cette période. ».
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import Router
+from ninja.errors import AuthenticationError
+from ninja.security import SessionAuth
+
+from cartable.fleet.api import error
+from cartable.organisation.access import Actor
+
+from . import indicators
+from .scope import parse_period, resolve
+
+NOT_SIGNED_IN = (
+    "Connectez-vous à cartable (session du navigateur) pour lire les indicateurs : "
+    "cette adresse est réservée aux personnes qui peuvent voir les chiffres."
+)
+OUT_OF_SCOPE = (
+    "Aucun périmètre de ce nom parmi ceux dont vous pouvez voir les chiffres "
+    "(vérifiez les codes d'académie et de département)."
+)
+BAD_FORMAT = "Format attendu : json ou csv."
+
+
+class NotSignedIn(AuthenticationError):
+    """No person signed in: answered 401 with ``NOT_SIGNED_IN`` (cartable/api.py)."""
+
+    def __init__(self) -> None:
+        super().__init__(401, NOT_SIGNED_IN)
+
+
+class PersonSession(SessionAuth):
+    """django-ninja's ``django_auth`` (the session cookie), refusing with a message meant
+    for people rather than the devices' one."""
+
+    def authenticate(self, request: HttpRequest, key):
+        user = super().authenticate(request, key)
+        if user is None:
+            raise NotSignedIn
+        return user
+
+
+router = Router(tags=["évaluation"], auth=PersonSession())
+
+
+def _invalid(field: str, message: str) -> HttpResponse:
+    return error(
+        422,
+        "invalid",
+        f"Données invalides ({field}) : {message}",
+        errors=[{"field": field, "message": message}],
+    )
+
+
+@router.get(
+    "/indicators",
+    summary="Indicateurs d'une année scolaire et d'un périmètre (transmission au ministère)",
+    response={200: dict},
+    openapi_extra={
+        "responses": {
+            401: {"description": "Aucune personne connectée"},
+            403: {"description": "Second facteur à saisir d'abord"},
+            404: {"description": "Périmètre hors de vos droits"},
+            422: {"description": "Paramètre invalide"},
+        }
+    },
+)
+def evaluation_indicators(
+    request: HttpRequest,
+    annee: str = "",
+    academie: str = "",
+    departement: str = "",
+    format: str = "json",  # noqa: A002 (the parameter's public name)
+):
+    try:
+        period = parse_period(annee.strip())
+    except ValueError as exc:
+        return _invalid("annee", str(exc))
+    if format not in ("json", "csv"):
+        return _invalid("format", BAD_FORMAT)
+    actor = Actor(user=request.user)
+    try:
+        scope = resolve(
+            actor, academie.strip()[:3] or None, departement.strip().upper()[:3] or None
+        )
+    except Http404:
+        return error(404, "not_found", OUT_OF_SCOPE)
+    doc = indicators.document(indicators.compute(period, scope), scope)
+    if format == "csv":
+        response = HttpResponse(indicators.csv_text(doc), content_type="text/csv; charset=utf-8")
+        name = f"indicateurs_{doc['annee_scolaire']}_{scope.slug}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    return doc
