@@ -12,6 +12,8 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from cartable.evaluation.api import NotSignedIn
+from cartable.evaluation.api import router as evaluation_router
 from cartable.fleet.api import UNAUTHENTICATED, error
 from cartable.fleet.api import router as devices_router
 
@@ -23,6 +25,7 @@ api = NinjaAPI(
     docs_url=None,
 )
 api.add_router("/devices", devices_router)
+api.add_router("/evaluation", evaluation_router)
 
 
 # Pydantic's error types, in French (its ``ctx`` fills the placeholders).
@@ -73,6 +76,12 @@ def _invalid(request, exc: ValidationError):
     fields = ", ".join(dict.fromkeys(e["field"] or "corps de la requête" for e in errors))
     message = f"Données invalides ({fields}) : le détail de chaque erreur est dans « errors »."
     return error(422, "invalid", message, errors=errors)
+
+
+@api.exception_handler(NotSignedIn)
+def _not_signed_in(request, exc: NotSignedIn):
+    # A person's endpoint (session cookie): no Bearer challenge, a message for people.
+    return error(401, "unauthenticated", exc.message)
 
 
 @api.exception_handler(AuthenticationError)

@@ -113,6 +113,8 @@ INSTALLED_APPS = [
     "cartable.accounts",
     # privacy: retention and purge, audit log, people's rights, processing register.
     "cartable.privacy",
+    "cartable.evaluation",
+    "cartable.surveys",
 ]
 
 MIDDLEWARE = [
@@ -361,6 +363,23 @@ PRIVACY = {
     # An account nobody has signed in with for this many days is deleted.
     "ACCOUNT_INACTIVE_DAYS": env_positive("PRIVACY_ACCOUNT_INACTIVE_DAYS", 365),
 }
+
+# Surveys (cartable/surveys): questionnaires at the end of each loan (and halfway through
+# long ones), sent daily by `cartable send_surveys`.
+SURVEYS = {
+    # A loan planned for at least this many weeks also gets a questionnaire halfway.
+    "MIDWAY_AFTER_WEEKS": env_positive("SURVEYS_MIDWAY_AFTER_WEEKS", 8),
+    # How long a questionnaire link stays valid.
+    "LINK_VALID_DAYS": env_positive("SURVEYS_LINK_VALID_DAYS", 30),
+    # A loan that ended longer ago than this gets no questionnaire any more.
+    "SEND_WITHIN_DAYS": env_positive("SURVEYS_SEND_WITHIN_DAYS", 14),
+    # The site's address, for the links in the emails (the command has no request).
+    "SITE_URL": env("SITE_URL", "" if PRODUCTION else "http://127.0.0.1:8000"),
+}
+if PRODUCTION and not SURVEYS["SITE_URL"].startswith("https://"):
+    raise ImproperlyConfigured(
+        "SITE_URL: required in production, the https:// address people open (for email links)"
+    )
 
 DEVICE_COOKIE_NAME = "cartable_device"
 DEVICE_COOKIE_MAX_AGE = 365 * 24 * 3600

@@ -15,5 +15,7 @@ urlpatterns = [
     path("", include("cartable.fleet.urls")),
     path("", include("cartable.privacy.urls")),
     path("", include("cartable.consent.urls")),
+    path("", include("cartable.evaluation.urls")),
+    path("", include("cartable.surveys.urls")),
     path("api/", api.urls),
 ]

@@ -55,6 +55,7 @@ class Action(StrEnum):
     RIGHTS_MANAGE = "privacy.rights"  # export, erase or pseudonymise a pupil's data
     CONSENT_MANAGE = "consent.manage"  # record the authorisations a loan needs before lessons
     CONSENT_TEACHER = "consent.teacher"  # a teacher records their own agreement for a loan
+    SURVEY_REVIEW = "surveys.review"  # approve or reject the free texts of survey answers
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,9 @@ RULES: dict[Action, dict[str, tuple[str, ...]]] = {
     # coordinator records them; a teacher of the class records their own agreement.
     Action.CONSENT_MANAGE: {"loan": (Role.DEPARTMENT,)},
     Action.CONSENT_TEACHER: {"loan": (Role.TEACHER,)},
+    # The free texts of the surveys (cartable/surveys) answered within a département reach
+    # reports once its coordinator has approved them.
+    Action.SURVEY_REVIEW: {"department": (Role.DEPARTMENT,)},
 }
 # Actions on no object in particular: which roles give them (holding one anywhere is enough).
 GLOBAL_RULES: dict[Action, tuple[str, ...]] = {

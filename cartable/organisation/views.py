@@ -140,6 +140,9 @@ def home(request: HttpRequest) -> HttpResponse:
         may_track_kits=can(actor, Action.KIT_TRACK)
         or academies_for(actor, Action.KIT_TRACK).exists()
         or departments_for(actor, Action.KIT_TRACK).exists(),
+        may_see_evaluation=can(actor, Action.FIGURES_VIEW)
+        or academies_for(actor, Action.FIGURES_VIEW).exists()
+        or departments_for(actor, Action.FIGURES_VIEW).exists(),
     )
     return render(request, "organisation/home.html", context)
 

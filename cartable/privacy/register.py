@@ -242,6 +242,43 @@ def declarations() -> list[Declaration]:
                 purge=purge.consent_records,
             )
         )
+    if apps.is_installed("cartable.surveys"):
+        from cartable.surveys.services import purge_invitations
+
+        link_days = settings.SURVEYS["LINK_VALID_DAYS"]
+        items += [
+            Declaration(
+                key="survey_invitations",
+                title="Invitations aux questionnaires",
+                models="surveys.SurveyInvitation",
+                purpose="Envoyer à chacun un lien à usage unique vers le questionnaire de "
+                "fin de prêt (et de mi-parcours) et n'y laisser répondre qu'une fois",
+                data="adresse électronique, prêt, tour, type de répondant, lien haché, "
+                "dates d'envoi, d'expiration et d'utilisation (jamais les réponses)",
+                recipients="aucun (technique)",
+                legal_basis=PUBLIC_INTEREST,
+                retention=f"{link_days} jours après l'expiration du lien (valable "
+                f"{link_days} jours)",
+                end=DELETE,
+                purge=purge_invitations,
+            ),
+            Declaration(
+                key="survey_responses",
+                title="Réponses aux questionnaires",
+                models="surveys.SurveyResponse, surveys.SurveyAnswer",
+                purpose="Évaluer le dispositif (comités de pilotage, bilan annuel)",
+                data="réponses sur une échelle, textes libres ; type de répondant, tour, "
+                "année scolaire, académie, département, groupe de niveaux, type de lieu, "
+                "jour de réponse (aucun nom, aucune adresse, aucun lien au prêt ni à "
+                "l'invitation)",
+                recipients="coordonnateur du département (textes libres, pour relecture), "
+                "pilotage (en chiffres agrégés et textes retenus)",
+                legal_basis=PUBLIC_INTEREST,
+                retention="conservées pour l'évaluation : anonymes dès l'envoi ; un texte "
+                "libre écarté à la relecture est effacé aussitôt",
+                end=KEPT,
+            ),
+        ]
     return items
 
 

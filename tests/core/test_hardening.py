@@ -129,12 +129,20 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "EMAIL_HOST": "smtp.example.org",
     "DEFAULT_FROM_EMAIL": "cartable@example.org",
+    "SITE_URL": "https://cartable.example.org",
 }
 
 
 def run_cartable(env_changes: dict[str, str | None], *args: str, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CARTABLE_", "DJANGO_"))}
-    for name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EMAIL_HOST"):
+    for name in (
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "EMAIL_HOST",
+        "SITE_URL",
+    ):
         env.pop(name, None)
     env["CARTABLE_VAR_DIR"] = str(tmp_path)
     for name, value in env_changes.items():
@@ -162,6 +170,7 @@ def test_production_passes_the_deployment_checks(tmp_path):
         ("ALLOWED_HOSTS", "ALLOWED_HOSTS"),
         ("DATABASE_URL", "DATABASE_URL"),
         ("EMAIL_HOST", "EMAIL_HOST"),
+        ("SITE_URL", "SITE_URL"),
     ],
 )
 def test_production_refuses_to_start_half_configured(tmp_path, missing, said):

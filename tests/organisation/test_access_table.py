@@ -94,6 +94,14 @@ TABLE: dict[str, Entry] = {
     "api/devices/enrol": Entry(fixed("/api/devices/enrol"), statuses(405)),
     "api/devices/heartbeat": Entry(fixed("/api/devices/heartbeat"), statuses(405)),
     "api/devices/me": Entry(fixed("/api/devices/me"), statuses(401)),
+    # The indicators for the ministry (cartable/evaluation/api.py): a person's session (an
+    # anonymous visitor 401), figures of their widest scope; no figures to see: 404.
+    "api/evaluation/indicators": Entry(
+        fixed("/api/evaluation/indicators"),
+        statuses(
+            404, anonymous=401, coordinator=200, other_coordinator=200, dane=200, ministry=200
+        ),
+    ),
     # Accounts (cartable/accounts): open to all, or sending the signed-in on their way.
     "connexion/": Entry(fixed("/connexion/"), statuses(302, anonymous=200)),
     "deconnexion/": Entry(fixed("/deconnexion/"), statuses(405)),  # POST only
@@ -279,6 +287,42 @@ TABLE: dict[str, Entry] = {
     "parc/cartables/<int:kit_id>/": Entry(
         lambda w: f"/parc/cartables/{w['loan'].kit_id}/",
         statuses(404, anonymous=SIGN_IN, fleet=200, ministry=200, dane=200, coordinator=200),
+    ),
+    # The review report (cartable/evaluation/urls_report.py): who may see figures
+    # (FIGURES_VIEW) in their scope: the ministry, the DANE, the départements' coordinators.
+    **{
+        route: Entry(
+            fixed(path),
+            statuses(
+                404,
+                anonymous=SIGN_IN,
+                ministry=200,
+                dane=200,
+                coordinator=200,
+                other_coordinator=200,
+            ),
+        )
+        for route, path in (
+            ("evaluation/", "/evaluation/"),
+            ("evaluation/rapport.pdf", "/evaluation/rapport.pdf"),
+            (
+                "^evaluation/donnees\\.(?P<fmt>csv|ods|xlsx)$",
+                "/evaluation/donnees.csv",
+            ),
+        )
+    },
+    # Surveys (cartable/surveys): the questionnaire is opened by its one-time link, with
+    # no account (an unknown link: 404 with a French message); the review of free texts is
+    # for the départements' coordinators; decisions are POST only.
+    "questionnaire/merci/": Entry(fixed("/questionnaire/merci/"), statuses(200)),
+    "questionnaire/<str:token>/": Entry(fixed("/questionnaire/pas-un-jeton/"), statuses(404)),
+    "questionnaires/relecture/": Entry(
+        fixed("/questionnaires/relecture/"),
+        statuses(404, anonymous=SIGN_IN, coordinator=200, other_coordinator=200),
+    ),
+    "questionnaires/relecture/<uuid:answer_id>/": Entry(
+        fixed("/questionnaires/relecture/6f1c1a52-3b0e-4d7a-9a35-0c8f1e2d4b67/"),
+        statuses(405),
     ),
 }
 
