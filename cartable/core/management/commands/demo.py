@@ -6,11 +6,15 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 
-from cartable.core.demo import demo_setup
+from cartable.core.demo import SECOND_FACTOR, demo_setup
+from cartable.organisation.models import Role
 
 
 class Command(BaseCommand):
-    help = "Create demo data (school, class, pupil, kit, loan, teacher), print links, serve."
+    help = (
+        "Create demo data (school, class, pupils, kits, loans, a teacher, a coordinator, a DANE, "
+        "the ministry, the fleet team, a data protection officer), print links, serve."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -41,6 +45,10 @@ class Command(BaseCommand):
                 "email": demo.teacher_email,
                 "password": demo.teacher_password,
             },
+            "people": [
+                {"role": role, "email": email, "password": password}
+                for role, (email, password) in demo.people.items()
+            ],
         }
         if as_json:
             self.stdout.write(json.dumps(links, ensure_ascii=False, indent=2))
@@ -59,6 +67,17 @@ class Command(BaseCommand):
                     + links["pupil_pairing_url"],
                     "    (ce lien appaire la fenêtre pendant 10 minutes ; "
                     f"ensuite {links['pupil_url']})",
+                    "",
+                    "  Autres comptes (même page de connexion) :",
+                    *[
+                        f"    {role} : {email}, mot de passe {password}"
+                        + (
+                            " (application d'authentification à la première connexion)"
+                            if role in {Role(r).label for r in SECOND_FACTOR}
+                            else ""
+                        )
+                        for role, (email, password) in demo.people.items()
+                    ],
                     "",
                     "  Ctrl+C pour arrêter.",
                     "",
