@@ -319,15 +319,25 @@ def loan_extend(*, loan: Loan, ends_on, by=None) -> Loan:
     return loan
 
 
+def _stop_live_sessions(loan: Loan) -> None:
+    """A lesson under way when its loan ends stops now, on both sides (they are told)."""
+    from cartable.live.models import LiveSession
+    from cartable.live.services import session_end
+
+    for session in LiveSession.objects.filter(loan=loan, ended_at__isnull=True):
+        session_end(session=session, reason=LiveSession.EndReason.LOAN_ENDED)
+
+
 @transaction.atomic
 def loan_end(*, loan: Loan, by=None) -> Loan:
-    """The loan stops: no more live lessons; the kit is expected back."""
+    """The loan stops: no more live lessons (one under way stops); the kit is expected back."""
     loan = _lock(Loan, loan.pk)
     _expect(loan, Loan.Status.SHIPPED, Loan.Status.ACTIVE)
     now = timezone.now()
     loan.status = Loan.Status.ENDED
     loan.ended_at = now
     loan.save(update_fields=["status", "ended_at"])
+    _stop_live_sessions(loan)
     kit = _lock(Kit, loan.kit_id)
     if kit_may_go(kit, Kit.Status.RETURNING):
         _record_kit_status(kit, Kit.Status.RETURNING, by=by, at=now, note=f"Fin {loan.pk}")
@@ -350,6 +360,7 @@ def loan_cancel(*, loan: Loan, by=None) -> Loan:
     loan.status = Loan.Status.CANCELLED
     loan.ended_at = now
     loan.save(update_fields=["status", "ended_at"])
+    _stop_live_sessions(loan)
     _event(loan, LoanEvent.Kind.CANCELLED, by=by, at=now)
     return loan
 

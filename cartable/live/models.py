@@ -10,6 +10,7 @@ class LiveSession(models.Model):
     class EndReason(models.TextChoices):
         ENDED_BY_CLASS = "ended_by_class", "Terminée par la classe"
         ABANDONED = "abandoned", "Abandonnée (plus personne connecté)"
+        LOAN_ENDED = "loan_ended", "Arrêtée : la mise à disposition a pris fin"
 
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="live_sessions")
     started_at = models.DateTimeField()

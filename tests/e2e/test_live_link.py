@@ -9,7 +9,7 @@ import pytest
 from cartable.live.models import Attendance, LiveSession
 
 from .conftest import assert_accessible
-from .helpers import audio_samples, frames, open_station, pair_tablet
+from .helpers import audio_samples, frames, open_station, pair_tablet, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -160,3 +160,42 @@ def test_either_side_leaves_and_comes_back(asgi_server, new_page, loan, teacher)
     assert rising(pupil, "board")
     assert rising(pupil, "class")
     assert LiveSession.objects.filter(loan=loan).count() == 1
+
+
+def test_a_loan_ended_by_the_coordinator_stops_the_lesson_on_both_sides(
+    asgi_server, new_page, loan, teacher, coordinator
+):
+    station = open_station(new_page(), asgi_server, teacher, loan)
+    pupil = pair_tablet(new_page(), asgi_server, loan, teacher)
+    station.get_by_role("button", name="Démarrer la séance").click()
+    pupil.get_by_role("button", name="Rejoindre la classe").click()
+    wait_until(lambda: set(frames(pupil)) >= {"board", "class"})
+
+    # Everything the status regions announce from now on (a screen reader hears each).
+    for page in (station, pupil):
+        page.evaluate(
+            """() => {
+              window.__announced = [];
+              const region = document.getElementById('live-status');
+              new MutationObserver(() => window.__announced.push(region.textContent))
+                .observe(region, {childList: true, characterData: true, subtree: true});
+            }"""
+        )
+
+    # Meanwhile the coordinator ends the loan from its page.
+    office = new_page()
+    sign_in(office, asgi_server, coordinator, f"/prets/{loan.pk}/")
+    office.get_by_role("link", name="Terminer la mise à disposition…").click()
+    office.get_by_role("button", name="Oui, terminer la mise à disposition").click()
+    office.wait_for_url(f"{asgi_server.url}/prets/{loan.pk}/")
+
+    station.locator("#station[data-state=idle]").wait_for(state="attached")
+    pupil.locator("#pupil[data-state=out]").wait_for(state="attached")
+    said = {
+        page: " / ".join(page.evaluate("() => window.__announced")) for page in (station, pupil)
+    }
+    assert "la mise à disposition du cartable a pris fin" in said[station]
+    assert "le prêt du cartable a pris fin" in said[pupil]
+    assert_accessible(station)
+    assert_accessible(pupil)
+    assert LiveSession.objects.get(loan=loan).end_reason == "loan_ended"

@@ -592,6 +592,29 @@ def test_end_reaches_both_sides_and_records_attendance(links, loan, teacher, pup
     pupil.expect_error("not_live")
 
 
+@pytest.mark.parametrize("how", ["end", "cancel"])
+def test_a_loan_ended_during_a_lesson_stops_it_on_both_sides(
+    links, loan, teacher, pupil_token, how
+):
+    from cartable.fleet import services as fleet
+
+    klass, pupil = live_session(links, loan, teacher, pupil_token)
+    if how == "end":
+        on_server(links.server, fleet.loan_end, loan=loan)
+    else:  # an assigned loan, not shipped yet, may already have lessons: cancelling stops them
+        Loan.objects.filter(pk=loan.pk).update(status=Loan.Status.ASSIGNED)
+        on_server(links.server, fleet.loan_cancel, loan=loan)
+    ended = klass.expect("session_ended")
+    assert pupil.expect("session_ended") == ended
+    assert ended["reason"] == "loan_ended"
+    session = LiveSession.objects.get(loan=loan)
+    assert (session.end_reason, session.ended_at is not None) == ("loan_ended", True)
+    assert not Attendance.objects.filter(session=session, left_at__isnull=True).exists()
+    # And no lesson starts again on this loan.
+    klass.send("start")
+    klass.expect_error("loan_inactive")
+
+
 def test_end_without_a_session_is_refused(links, loan, teacher):
     klass = class_joins(links, loan, teacher)
     klass.send("end")

@@ -138,7 +138,11 @@ function wire(current) {
     live = detail.live;
     if (!live) clearViews();
     if (detail.reason) {
-      announce('La séance est terminée.');
+      announce(
+        detail.reason === 'loan_ended'
+          ? 'La séance est terminée : le prêt du cartable a pris fin.'
+          : 'La séance est terminée.'
+      );
       leave();
       return;
     }

@@ -304,7 +304,11 @@ link.addEventListener('session', ({ detail }) => {
     steer.reset();
     attach(pupilVideo, null);
     attach(pupilAudio, null);
-    announce('Séance terminée.');
+    announce(
+      detail.reason === 'loan_ended'
+        ? 'Séance terminée : la mise à disposition du cartable a pris fin.'
+        : 'Séance terminée.'
+    );
   } else if (live && !wasLive) {
     announce('Séance démarrée.');
   }
