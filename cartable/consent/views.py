@@ -10,10 +10,10 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import formats
 from django.views.decorators.http import require_http_methods
 
+from cartable.core.views import sign_in_redirect
 from cartable.fleet.models import Loan
 from cartable.live.views import request_actor
 from cartable.organisation.access import Action, can
@@ -56,10 +56,6 @@ def _loan_for(request: HttpRequest, loan_id: int, action: Action) -> Loan:
     if loan is None or not can(request_actor(request), action, loan):
         raise Http404
     return loan
-
-
-def _sign_in(request: HttpRequest) -> HttpResponse:
-    return redirect(f"{reverse('login')}?next={request.path}")
 
 
 def _forms(loan, bound=None) -> dict:
@@ -172,7 +168,7 @@ def _history(loan) -> list:
 @require_http_methods(["GET", "POST"])
 def loan_authorisations(request: HttpRequest, loan_id: int) -> HttpResponse:
     if not request.user.is_authenticated:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     loan = _loan_for(request, loan_id, Action.CONSENT_MANAGE)
     bound = None
     status = 200
@@ -222,7 +218,7 @@ def loan_authorisations(request: HttpRequest, loan_id: int) -> HttpResponse:
 def own_agreement(request: HttpRequest, loan_id: int) -> HttpResponse:
     """A teacher of the loan's class gives their own agreement."""
     if not request.user.is_authenticated:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     loan = _loan_for(request, loan_id, Action.CONSENT_TEACHER)
     form = OwnAgreementForm(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():

@@ -12,19 +12,16 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from cartable.core.views import sign_in_redirect
 from cartable.live.views import request_actor
 from cartable.organisation.access import Actor
 
 from . import exports, report
 from . import scope as scopes
-
-
-def _sign_in(request: HttpRequest) -> HttpResponse:
-    return redirect(f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}")
 
 
 def _scope(request: HttpRequest, actor: Actor) -> scopes.Scope:
@@ -57,7 +54,7 @@ def _years(period: scopes.Period | None) -> list[tuple[str, str]]:
 @require_GET
 def report_page(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
-        return _sign_in(request)
+        return sign_in_redirect(request, request.get_full_path())
     actor = request_actor(request)
     scope = _scope(request, actor)
     choices = scopes.choices_for(actor)
@@ -91,7 +88,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
 
 def _download(request: HttpRequest, make) -> HttpResponse:
     if not request.user.is_authenticated:
-        return _sign_in(request)
+        return sign_in_redirect(request, request.get_full_path())
     actor = request_actor(request)
     scope = _scope(request, actor)
     try:

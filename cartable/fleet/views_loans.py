@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import formats
 from django.views.decorators.http import require_http_methods, require_POST
 
+from cartable.core.views import sign_in_redirect
 from cartable.live.views import request_actor
 from cartable.organisation.access import RULES, Action, Actor, can, loans_for
 from cartable.organisation.models import Pupil, Role, RoleGrant
@@ -44,10 +45,6 @@ PAGE_ACTIONS = (
     Action.INSTALL_PUPIL,
 )
 PAGE_SIZE = 50
-
-
-def _sign_in(request: HttpRequest, next_path: str | None = None) -> HttpResponse:
-    return redirect(f"{reverse('login')}?next={next_path or request.path}")
 
 
 def _load(loan_id: int) -> Loan:
@@ -76,7 +73,7 @@ def _rights(actor: Actor, loan: Loan) -> dict[str, bool]:
 @require_http_methods(["GET", "POST"])
 def loan_request(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     actor = request_actor(request)
     if not can(actor, Action.LOAN_REQUEST):
         raise Http404
@@ -136,7 +133,7 @@ def followed_loans(actor: Actor):
 
 def loan_list(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     actor = request_actor(request)
     if not (can(actor, Action.FLEET_MANAGE) or can(actor, Action.LOAN_REQUEST)):
         raise Http404
@@ -287,7 +284,7 @@ def _context(actor: Actor, loan: Loan, rights: dict[str, bool] | None = None, **
 
 def loan_detail(request: HttpRequest, loan_id: int) -> HttpResponse:
     if not request.user.is_authenticated:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     actor = request_actor(request)
     loan = _load(loan_id)
     rights = _rights(actor, loan)
@@ -305,7 +302,7 @@ def _step(request: HttpRequest, loan_id: int, action: Action, run, *, form_key=N
     form, then the service writes or refuses (its French message, nothing written)."""
     loan_path = reverse("fleet:loan", args=[loan_id])
     if not request.user.is_authenticated:
-        return _sign_in(request, loan_path)
+        return sign_in_redirect(request, loan_path)
     actor = request_actor(request)
     loan = _load(loan_id)
     if not can(actor, action, loan):
@@ -403,7 +400,7 @@ def loan_end(request: HttpRequest, loan_id: int) -> HttpResponse:
 
         return _step(request, loan_id, Action.LOAN_MANAGE, run)
     if not request.user.is_authenticated:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     actor = request_actor(request)
     loan = _load(loan_id)
     if not can(actor, Action.LOAN_MANAGE, loan):

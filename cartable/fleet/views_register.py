@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from cartable.core.views import posted, sign_in_redirect
 from cartable.live.views import request_actor
 from cartable.organisation.access import Action, Actor, can
 
@@ -83,16 +84,6 @@ def _fleet_actor(request: HttpRequest) -> Actor | None:
     return actor
 
 
-def _sign_in(request: HttpRequest) -> HttpResponse:
-    return redirect(f"{reverse('login')}?next={request.path}")
-
-
-def _posted(request: HttpRequest, *, files: bool = False) -> tuple:
-    if request.method != "POST":
-        return (None, None) if files else (None,)
-    return (request.POST, request.FILES) if files else (request.POST,)
-
-
 def _get(queryset, pk: int):
     obj = queryset.filter(pk=pk).first()
     if obj is None:
@@ -112,7 +103,7 @@ def kit_page_url(kit: Kit) -> str:
 def kits(request: HttpRequest) -> HttpResponse:
     actor = _fleet_actor(request)
     if actor is None:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     filters = KitFilterForm(request.GET or None)
     status = generation = ""
     if filters.is_valid():
@@ -184,8 +175,8 @@ def kits(request: HttpRequest) -> HttpResponse:
 def kit_create(request: HttpRequest) -> HttpResponse:
     actor = _fleet_actor(request)
     if actor is None:
-        return _sign_in(request)
-    form = KitForm(*_posted(request))
+        return sign_in_redirect(request)
+    form = KitForm(*posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             kit = services.kit_create(**form.cleaned_data, by=request.user)
@@ -205,7 +196,7 @@ def kit_status(request: HttpRequest, kit_id: int) -> HttpResponse:
     the kit's management on a page of its own."""
     actor = _fleet_actor(request)
     if actor is None:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     kit = _get(Kit.objects, kit_id)
     context = kit_manage_context(actor, kit)
     status = 200
@@ -239,14 +230,14 @@ def kit_status(request: HttpRequest, kit_id: int) -> HttpResponse:
 def device_create(request: HttpRequest) -> HttpResponse:
     actor = _fleet_actor(request)
     if actor is None:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     initial = {}
     wanted = request.GET.get("kit", "")
     if wanted.isascii() and wanted.isdigit():
         kit = Kit.objects.filter(pk=int(wanted)).first()
         if kit is not None:
             initial["kit"] = kit.code
-    form = DeviceForm(*_posted(request), initial=initial)
+    form = DeviceForm(*posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             device = services.device_create(**form.cleaned_data, by=request.user)
@@ -276,14 +267,14 @@ def device_create(request: HttpRequest) -> HttpResponse:
 def device_edit(request: HttpRequest, device_id: int) -> HttpResponse:
     actor = _fleet_actor(request)
     if actor is None:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     device = _get(Device.objects.select_related("kit"), device_id)
     initial = {
         "kind": device.kind,
         "software_version": device.software_version,
         "kit": device.kit.code if device.kit else "",
     }
-    form = DeviceForm(*_posted(request), initial=initial, editing=True)
+    form = DeviceForm(*posted(request), initial=initial, editing=True)
     if request.method == "POST" and form.is_valid():
         try:
             services.device_update(device=device, **form.cleaned_data, by=request.user)
@@ -312,8 +303,8 @@ def device_edit(request: HttpRequest, device_id: int) -> HttpResponse:
 def devices_import(request: HttpRequest) -> HttpResponse:
     actor = _fleet_actor(request)
     if actor is None:
-        return _sign_in(request)
-    form = DevicesImportForm(*_posted(request, files=True))
+        return sign_in_redirect(request)
+    form = DevicesImportForm(*posted(request, files=True))
     result = None
     status = 200
     if request.method == "POST":
@@ -341,7 +332,7 @@ def enrolment_label(request: HttpRequest, device_id: int) -> HttpResponse:
     text and as a QR code, with the serial number and the kit, ready to print."""
     actor = _fleet_actor(request)
     if actor is None:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     device = _get(Device.objects.select_related("kit"), device_id)
     context: dict = {
         "device": device,

@@ -14,20 +14,17 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from cartable.core.views import sign_in_redirect
 from cartable.live.views import request_actor
 from cartable.organisation.access import Action, Actor, can
 
 from . import exports, reports
 from .models import Kit
-
-
-def _sign_in(request: HttpRequest) -> HttpResponse:
-    return redirect(f"{reverse('login')}?next={request.path}")
 
 
 def _scope(request: HttpRequest, actor: Actor) -> reports.Scope:
@@ -53,7 +50,7 @@ def _kit_manage_context(actor: Actor, kit: Kit) -> dict:
 @require_GET
 def kit(request: HttpRequest, kit_id: int) -> HttpResponse:
     if not request.user.is_authenticated:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     actor = request_actor(request)
     found = Kit.objects.filter(pk=kit_id).first()
     if found is None or not can(actor, Action.KIT_TRACK, found):
@@ -72,7 +69,7 @@ def kit(request: HttpRequest, kit_id: int) -> HttpResponse:
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     actor = request_actor(request)
     scope = _scope(request, actor)
     query = urlencode(scope.params)
@@ -108,7 +105,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @require_GET
 def register_export(request: HttpRequest, kind: str, fmt: str) -> HttpResponse:
     if not request.user.is_authenticated:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     if kind not in exports.REGISTERS or fmt not in exports.CONTENT_TYPES:
         raise Http404
     actor = request_actor(request)

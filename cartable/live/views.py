@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from cartable.core.ratelimit import Limiter
+from cartable.core.views import sign_in_redirect
 from cartable.fleet.models import DeviceCredential, Loan
 from cartable.fleet.services import credential_authenticate
 from cartable.organisation.access import Action, Actor, can
@@ -54,7 +55,7 @@ def station(request: HttpRequest, loan_id: int) -> HttpResponse:
     if device is not None and device.kind != DeviceCredential.Kind.CLASS_STATION:
         device = None
     if not request.user.is_authenticated and device is None:
-        return redirect(f"{reverse('login')}?next={request.path}")
+        return sign_in_redirect(request)
     loan = (
         Loan.objects.select_related("pupil", "school_class__school", "kit")
         .filter(pk=loan_id)
@@ -122,7 +123,7 @@ def pair(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def pairing_manage(request: HttpRequest, loan_id: int) -> HttpResponse:
     if not request.user.is_authenticated:
-        return redirect(f"{reverse('login')}?next={request.path}")
+        return sign_in_redirect(request)
     loan = get_loan_for(request, loan_id, Action.PAIRING_MANAGE)
     issued = None
     qr_svg = None

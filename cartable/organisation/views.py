@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from cartable.core.views import posted, sign_in_redirect
 from cartable.fleet.models import DeviceCredential
 from cartable.live.views import request_actor, request_device
 from cartable.privacy import audit
@@ -47,21 +48,9 @@ from .models import Academy, Department, Role, School
 log = logging.getLogger("cartable.organisation")
 
 
-def _sign_in(request: HttpRequest) -> HttpResponse:
-    return redirect(f"{reverse('login')}?next={request.path}")
-
-
 def _require(actor: Actor, action: Action, obj=None) -> None:
     if not can(actor, action, obj):
         raise Http404
-
-
-def _posted(request: HttpRequest, *, files: bool = False) -> tuple:
-    """The form's data: what was posted (even nothing, which then gets its errors), or
-    nothing for a GET."""
-    if request.method != "POST":
-        return (None, None) if files else (None,)
-    return (request.POST, request.FILES) if files else (request.POST,)
 
 
 def _get_in_scope(queryset, pk: int):
@@ -153,10 +142,10 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def class_create(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     actor = request_actor(request)
     _require(actor, Action.CLASS_MANAGE)
-    form = SchoolClassForm(*_posted(request), actor=actor)
+    form = SchoolClassForm(*posted(request), actor=actor)
     if request.method == "POST" and form.is_valid():
         try:
             school_class = services.school_class_create(**form.cleaned_data)
@@ -175,7 +164,7 @@ def class_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def class_edit(request: HttpRequest, class_id: int) -> HttpResponse:
     if not request.user.is_authenticated:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     actor = request_actor(request)
     school_class = _get_in_scope(
         classes_for(actor, Action.CLASS_MANAGE).select_related("school"), class_id
@@ -186,7 +175,7 @@ def class_edit(request: HttpRequest, class_id: int) -> HttpResponse:
         "level": school_class.level,
         "school_year": school_class.school_year,
     }
-    form = SchoolClassForm(*_posted(request), initial=initial, actor=actor)
+    form = SchoolClassForm(*posted(request), initial=initial, actor=actor)
     if request.method == "POST" and form.is_valid():
         try:
             services.school_class_update(school_class=school_class, **form.cleaned_data)
@@ -208,14 +197,14 @@ def class_edit(request: HttpRequest, class_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def pupil_create(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     actor = request_actor(request)
     _require(actor, Action.PUPIL_MANAGE)
     initial = {}
     wanted = request.GET.get("classe", "")
     if wanted.isascii() and wanted.isdigit():
         initial["school_class"] = wanted
-    form = PupilForm(*_posted(request), initial=initial, actor=actor)
+    form = PupilForm(*posted(request), initial=initial, actor=actor)
     if request.method == "POST" and form.is_valid():
         pupil = services.pupil_create(**form.cleaned_data)
         audit.record(request, audit.Verb.CREATE, pupil)
@@ -230,13 +219,13 @@ def pupil_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def pupil_edit(request: HttpRequest, pupil_id: int) -> HttpResponse:
     if not request.user.is_authenticated:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     actor = request_actor(request)
     pupil = _get_in_scope(pupils_for(actor, Action.PUPIL_MANAGE), pupil_id)
     if request.method == "GET":
         audit.record(request, audit.Verb.VIEW, pupil)
     initial = {"display_name": pupil.display_name, "school_class": pupil.school_class_id}
-    form = PupilForm(*_posted(request), initial=initial, actor=actor)
+    form = PupilForm(*posted(request), initial=initial, actor=actor)
     if request.method == "POST" and form.is_valid():
         services.pupil_update(pupil=pupil, **form.cleaned_data)
         audit.record(request, audit.Verb.UPDATE, pupil)
@@ -257,10 +246,10 @@ def pupil_edit(request: HttpRequest, pupil_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def invitation_create(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     actor = request_actor(request)
     _require(actor, Action.INVITE)
-    form = InvitationForm(*_posted(request), actor=actor)
+    form = InvitationForm(*posted(request), actor=actor)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -347,7 +336,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     if services.account_exists(invitation.email):
         context["sign_in_first"] = True
         return render(request, "organisation/invitation_accept.html", context)
-    form = InvitationAcceptForm(*_posted(request), email=invitation.email)
+    form = InvitationAcceptForm(*posted(request), email=invitation.email)
     if request.method == "POST" and form.is_valid():
         try:
             new_user = services.invitation_accept(
@@ -374,10 +363,10 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def schools_import(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     actor = request_actor(request)
     _require(actor, Action.SCHOOLS_IMPORT)
-    form = SchoolsImportForm(*_posted(request, files=True))
+    form = SchoolsImportForm(*posted(request, files=True))
     result = None
     status = 200
     if request.method == "POST":

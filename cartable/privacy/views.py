@@ -15,10 +15,10 @@ from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from cartable.core.views import sign_in_redirect
 from cartable.live.views import request_actor
 from cartable.organisation.access import Action, can
 from cartable.organisation.models import Pupil
@@ -34,7 +34,7 @@ PAGE_SIZE = 50
 def _denied(request: HttpRequest, action: Action) -> HttpResponse | None:
     """A sign-in redirect for an anonymous visitor; 404 for anyone without ``action``."""
     if not request.user.is_authenticated:
-        return redirect(f"{reverse('login')}?next={request.path}")
+        return sign_in_redirect(request)
     if not can(request_actor(request), action):
         raise Http404
     return None

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from cartable.core.views import sign_in_redirect
 from cartable.live.views import request_actor
 from cartable.organisation.access import Action, departments_for
 
@@ -57,10 +58,6 @@ def thanks(request: HttpRequest) -> HttpResponse:
     return render(request, "surveys/thanks.html", {"pupil": request.GET.get("eleve") == "1"})
 
 
-def _sign_in(request: HttpRequest) -> HttpResponse:
-    return redirect(f"{reverse('login')}?next={request.path}")
-
-
 def _reviewable(request: HttpRequest):
     departments = departments_for(request_actor(request), Action.SURVEY_REVIEW)
     if not departments.exists():
@@ -71,7 +68,7 @@ def _reviewable(request: HttpRequest):
 @require_http_methods(["GET"])
 def review_list(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     departments = _reviewable(request)
     pending = (
         SurveyAnswer.objects.filter(
@@ -98,7 +95,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def review_decide(request: HttpRequest, answer_id) -> HttpResponse:
     if not request.user.is_authenticated:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     departments = _reviewable(request)
     decision = request.POST.get("decision")
     if decision not in ("approve", "reject"):
