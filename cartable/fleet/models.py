@@ -233,7 +233,12 @@ class Loan(models.Model):
         RETURNED = "returned", "Clos, cartable rendu"
         CANCELLED = "cancelled", "Annulé"
 
+    # Loans that hold their kit: assigned and not yet given back (nor cancelled).
     HOLDING_KIT = (Status.ASSIGNED, Status.SHIPPED, Status.ACTIVE, Status.ENDED)
+    # Loans with a kit given and not yet ended: the pupil's name is still needed (privacy).
+    UNDER_WAY = (Status.ASSIGNED, Status.SHIPPED, Status.ACTIVE)
+    # Loans whose kit has left for the class and the pupil (reports: "running loans").
+    RUNNING = (Status.SHIPPED, Status.ACTIVE)
 
     kit = models.ForeignKey(
         Kit, null=True, blank=True, on_delete=models.PROTECT, related_name="loans"
@@ -300,6 +305,53 @@ class Loan(models.Model):
             and self.ended_at is None
             and self.starts_on <= today <= self.ends_on
         )
+
+    def may(self, step: str) -> bool:
+        """Whether the loan's life cycle allows ``step`` now (``LOAN_STEPS``)."""
+        return loan_may(self, step)
+
+
+class LoanStep(models.TextChoices):
+    """What people do to a loan after it is asked for, each a service of ``services.py``."""
+
+    ASSIGN = "assign", "Attribuer un cartable"
+    SHIP = "ship", "Expédier"
+    INSTALL_CLASS = "install_class", "Confirmer l'installation en classe"
+    INSTALL_PUPIL = "install_pupil", "Confirmer l'installation chez l'élève"
+    EXTEND = "extend", "Prolonger"
+    END = "end", "Terminer"
+    CANCEL = "cancel", "Annuler"
+    RETURN = "return", "Enregistrer le retour"
+
+
+L = Loan.Status
+# The loan's life cycle in one table: step -> the statuses it may be taken from. Services
+# refuse a step from any other status, and pages and templates offer it only then (they
+# all ask ``loan_may``); the status each step leads to is set by its service.
+LOAN_STEPS: dict[str, frozenset[str]] = {
+    LoanStep.ASSIGN: frozenset({L.REQUESTED}),
+    LoanStep.SHIP: frozenset({L.ASSIGNED}),
+    LoanStep.INSTALL_CLASS: frozenset({L.SHIPPED, L.ACTIVE}),
+    LoanStep.INSTALL_PUPIL: frozenset({L.SHIPPED, L.ACTIVE}),
+    LoanStep.EXTEND: frozenset({L.REQUESTED, L.ASSIGNED, L.SHIPPED, L.ACTIVE}),
+    LoanStep.END: frozenset({L.SHIPPED, L.ACTIVE}),
+    LoanStep.CANCEL: frozenset({L.REQUESTED, L.ASSIGNED}),
+    LoanStep.RETURN: frozenset({L.ENDED}),
+}
+del L
+# An installation is confirmed once per side: the field that records it.
+INSTALLED_FIELD = {
+    LoanStep.INSTALL_CLASS: "class_installed_at",
+    LoanStep.INSTALL_PUPIL: "pupil_installed_at",
+}
+
+
+def loan_may(loan: Loan, step: str) -> bool:
+    """Whether ``step`` may be taken on ``loan`` now (rights aside: see the access layer)."""
+    if loan.status not in LOAN_STEPS[step]:
+        return False
+    field = INSTALLED_FIELD.get(step)
+    return field is None or getattr(loan, field) is None
 
 
 class LoanEvent(models.Model):

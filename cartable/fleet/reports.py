@@ -64,7 +64,6 @@ from cartable.organisation.models import Academy, Department
 
 from .models import Device, Kit, KitStatusChange, Loan, LoanEvent
 
-RUNNING = (Loan.Status.SHIPPED, Loan.Status.ACTIVE)
 SCHOOL = "school_class__school__"
 
 
@@ -203,7 +202,7 @@ def week_start(now: datetime) -> datetime:
 
 
 def running_loans(scope: Scope, today: date):
-    return scope.loans().active(today).filter(status__in=RUNNING)
+    return scope.loans().active(today).filter(status__in=Loan.RUNNING)
 
 
 # Overview -------------------------------------------------------------------------------------

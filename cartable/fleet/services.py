@@ -12,7 +12,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import (
+    INSTALLED_FIELD,
     KIT_TRANSITIONS,
+    LOAN_STEPS,
     Device,
     DeviceCredential,
     EnrolmentCode,
@@ -20,6 +22,7 @@ from .models import (
     KitStatusChange,
     Loan,
     LoanEvent,
+    LoanStep,
 )
 
 
@@ -215,8 +218,9 @@ def loan_request(
     return loan
 
 
-def _expect(loan: Loan, *statuses: str) -> None:
-    if loan.status not in statuses:
+def _expect(loan: Loan, step: str) -> None:
+    """Refuse ``step`` unless the loan's life cycle allows it from its status."""
+    if loan.status not in LOAN_STEPS[step]:
         raise FleetError(
             f"Cette mise à disposition est à l'étape « {loan.get_status_display()} » : "
             "cette action n'est plus possible."
@@ -228,7 +232,7 @@ def loan_assign(*, loan: Loan, kit: Kit, by=None) -> Loan:
     """The fleet team gives a kit in stock to a requested loan (the kit is reserved)."""
     loan = _lock(Loan, loan.pk)
     kit = _lock(Kit, kit.pk)
-    _expect(loan, Loan.Status.REQUESTED)
+    _expect(loan, LoanStep.ASSIGN)
     if kit.status != Kit.Status.IN_STOCK:
         raise FleetError(f"Le cartable {kit.code} n'est pas en stock.")
     if not pilot_allows(kit, loan):
@@ -262,7 +266,7 @@ def loan_assign(*, loan: Loan, kit: Kit, by=None) -> Loan:
 @transaction.atomic
 def loan_ship(*, loan: Loan, by=None) -> Loan:
     loan = _lock(Loan, loan.pk)
-    _expect(loan, Loan.Status.ASSIGNED)
+    _expect(loan, LoanStep.SHIP)
     kit = _lock(Kit, loan.kit_id)
     now = timezone.now()
     loan.status = Loan.Status.SHIPPED
@@ -281,10 +285,11 @@ PUPIL_SIDE = "pupil"
 def loan_confirm_installation(*, loan: Loan, side: str, by=None) -> Loan:
     """Installation confirmed on one side; once both sides are, the loan runs."""
     loan = _lock(Loan, loan.pk)
-    _expect(loan, Loan.Status.SHIPPED, Loan.Status.ACTIVE)
-    field = {CLASS_SIDE: "class_installed_at", PUPIL_SIDE: "pupil_installed_at"}.get(side)
-    if field is None:
+    step = {CLASS_SIDE: LoanStep.INSTALL_CLASS, PUPIL_SIDE: LoanStep.INSTALL_PUPIL}.get(side)
+    if step is None:
         raise FleetError("Côté d'installation inconnu.")
+    _expect(loan, step)
+    field = INSTALLED_FIELD[step]
     if getattr(loan, field) is not None:
         raise FleetError("Cette installation est déjà confirmée.")
     now = timezone.now()
@@ -305,9 +310,7 @@ def loan_confirm_installation(*, loan: Loan, side: str, by=None) -> Loan:
 @transaction.atomic
 def loan_extend(*, loan: Loan, ends_on, by=None) -> Loan:
     loan = _lock(Loan, loan.pk)
-    _expect(
-        loan, Loan.Status.REQUESTED, Loan.Status.ASSIGNED, Loan.Status.SHIPPED, Loan.Status.ACTIVE
-    )
+    _expect(loan, LoanStep.EXTEND)
     if ends_on <= loan.ends_on:
         raise FleetError(
             f"La nouvelle fin doit être après la fin prévue actuelle ({loan.ends_on:%d/%m/%Y})."
@@ -332,7 +335,7 @@ def _stop_live_sessions(loan: Loan) -> None:
 def loan_end(*, loan: Loan, by=None) -> Loan:
     """The loan stops: no more live lessons (one under way stops); the kit is expected back."""
     loan = _lock(Loan, loan.pk)
-    _expect(loan, Loan.Status.SHIPPED, Loan.Status.ACTIVE)
+    _expect(loan, LoanStep.END)
     now = timezone.now()
     loan.status = Loan.Status.ENDED
     loan.ended_at = now
@@ -349,7 +352,7 @@ def loan_end(*, loan: Loan, by=None) -> Loan:
 def loan_cancel(*, loan: Loan, by=None) -> Loan:
     """A request, or an assignment not yet shipped, is withdrawn (the kit goes back)."""
     loan = _lock(Loan, loan.pk)
-    _expect(loan, Loan.Status.REQUESTED, Loan.Status.ASSIGNED)
+    _expect(loan, LoanStep.CANCEL)
     now = timezone.now()
     if loan.kit_id is not None:
         kit = _lock(Kit, loan.kit_id)
@@ -369,7 +372,7 @@ def loan_cancel(*, loan: Loan, by=None) -> Loan:
 def loan_return(*, loan: Loan, by=None, needs_repair: bool = False) -> Loan:
     """The kit is back at the fleet team: the loan is closed, the kit in stock or in repair."""
     loan = _lock(Loan, loan.pk)
-    _expect(loan, Loan.Status.ENDED)
+    _expect(loan, LoanStep.RETURN)
     now = timezone.now()
     loan.status = Loan.Status.RETURNED
     loan.returned_at = now

@@ -31,7 +31,7 @@ from cartable.privacy import audit
 
 from . import services
 from .forms_loans import AssignForm, ExtendForm, LoanRequestForm, ReturnForm
-from .models import Loan, LoanEvent
+from .models import Loan, LoanEvent, LoanStep
 
 log = logging.getLogger("cartable.fleet")
 
@@ -243,7 +243,6 @@ def first_live_lesson(loan: Loan):
 def _context(actor: Actor, loan: Loan, rights: dict[str, bool] | None = None, **forms) -> dict:
     rights = rights if rights is not None else _rights(actor, loan)
     fleet, manage = rights["FLEET_MANAGE"], rights["LOAN_MANAGE"]
-    installing = loan.status in (S.SHIPPED, S.ACTIVE)
     first_live = first_live_lesson(loan)
     context = {
         "loan": loan,
@@ -252,18 +251,15 @@ def _context(actor: Actor, loan: Loan, rights: dict[str, bool] | None = None, **
         "steps": timeline(loan, with_people=rights["VIEW"]),
         "first_live": first_live,
         "time_to_first_live": duration_fr(first_live - loan.created_at) if first_live else None,
-        "may_assign": fleet and loan.status == S.REQUESTED,
-        "may_ship": fleet and loan.status == S.ASSIGNED,
-        "may_install_class": rights["INSTALL_CLASS"]
-        and installing
-        and loan.class_installed_at is None,
-        "may_install_pupil": rights["INSTALL_PUPIL"]
-        and installing
-        and loan.pupil_installed_at is None,
-        "may_extend": manage and loan.status in (S.REQUESTED, S.ASSIGNED, S.SHIPPED, S.ACTIVE),
-        "may_end": manage and installing,
-        "may_cancel": manage and loan.status in (S.REQUESTED, S.ASSIGNED),
-        "may_return": fleet and loan.status == S.ENDED,
+        # Each step: the person's right (the access layer) and the loan's life cycle.
+        "may_assign": fleet and loan.may(LoanStep.ASSIGN),
+        "may_ship": fleet and loan.may(LoanStep.SHIP),
+        "may_install_class": rights["INSTALL_CLASS"] and loan.may(LoanStep.INSTALL_CLASS),
+        "may_install_pupil": rights["INSTALL_PUPIL"] and loan.may(LoanStep.INSTALL_PUPIL),
+        "may_extend": manage and loan.may(LoanStep.EXTEND),
+        "may_end": manage and loan.may(LoanStep.END),
+        "may_cancel": manage and loan.may(LoanStep.CANCEL),
+        "may_return": fleet and loan.may(LoanStep.RETURN),
         "may_follow": can(actor, Action.FLEET_MANAGE) or can(actor, Action.LOAN_REQUEST),
     }
     context["assign_form"] = forms.get("assign_form") or (
@@ -408,7 +404,7 @@ def loan_end(request: HttpRequest, loan_id: int) -> HttpResponse:
     context = {
         "loan": loan,
         "pupil_name": loan.pupil.display_name if can(actor, Action.VIEW, loan) else None,
-        "endable": loan.status in (S.SHIPPED, S.ACTIVE),
+        "endable": loan.may(LoanStep.END),
     }
     return render(request, "fleet/loan_end.html", context)
 

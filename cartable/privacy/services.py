@@ -19,8 +19,6 @@ from . import audit
 # What a pupil's display name becomes: the record stays (its loans, attendance and quality
 # are kept for the evaluation) but no longer names anyone.
 PSEUDONYM = "Élève pseudonymisé"
-# Loans at these steps are running: the pupil's name is still needed.
-RUNNING = (Loan.Status.ASSIGNED, Loan.Status.SHIPPED, Loan.Status.ACTIVE)
 
 
 class RightsRefused(Exception):
@@ -44,7 +42,7 @@ def loans_over(before: date):
     """Loans not running whose end is before ``before``."""
     ended_early = Q(ended_at__isnull=False, ended_at__lt=_start_of(before))
     planned = Q(ended_at__isnull=True, ends_on__lt=before)
-    return Loan.objects.exclude(status__in=RUNNING).filter(ended_early | planned)
+    return Loan.objects.exclude(status__in=Loan.UNDER_WAY).filter(ended_early | planned)
 
 
 def _start_of(day: date) -> datetime:
@@ -221,7 +219,7 @@ def _pseudonymise(pupil: Pupil) -> None:
 
 
 def _check_not_running(pupil: Pupil, *, holding_kit: bool) -> None:
-    statuses = Loan.HOLDING_KIT if holding_kit else RUNNING
+    statuses = Loan.HOLDING_KIT if holding_kit else Loan.UNDER_WAY
     if Loan.objects.filter(pupil=pupil, status__in=statuses).exists():
         raise RightsRefused(
             "Cet élève a une mise à disposition en cours (le cartable n'est pas rendu) : "

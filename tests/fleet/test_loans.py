@@ -13,7 +13,16 @@ import time_machine
 from django.db import IntegrityError, close_old_connections, connection, transaction
 
 from cartable.fleet import services
-from cartable.fleet.models import Kit, KitStatusChange, Loan, LoanEvent, LoanQuerySet
+from cartable.fleet.models import (
+    LOAN_STEPS,
+    Kit,
+    KitStatusChange,
+    Loan,
+    LoanEvent,
+    LoanQuerySet,
+    LoanStep,
+    loan_may,
+)
 from cartable.fleet.services import CLASS_SIDE, PUPIL_SIDE, FleetError
 from cartable.organisation.models import Department, Pupil, RoleGrant, School, SchoolClass
 from cartable.organisation.services import academies_load
@@ -315,6 +324,28 @@ def test_a_step_out_of_order_is_refused_in_french_and_writes_nothing(
     with pytest.raises(FleetError, match=f"étape « {Loan.Status(status).label} »"):
         STEPS[step](loan, other_kit)
     assert _snapshot(loan) == before
+
+
+@pytest.mark.parametrize("status", list(S))
+@pytest.mark.parametrize("step", list(LoanStep))
+def test_every_step_is_taken_exactly_where_the_life_cycle_table_allows_it(
+    versailles_pupil, step, status
+):
+    """The services and ``loan_may`` (which pages and templates ask) agree with
+    ``LOAN_STEPS`` for every step from every status."""
+    kit = make_kit("CC-G3-0005")
+    loan = _at_step(versailles_pupil, kit, status)
+    other_kit = make_kit("CC-G3-0006")
+    allowed = status in LOAN_STEPS[step] and loan_may(loan, step)
+    if allowed:
+        events = LoanEvent.objects.filter(loan=loan).count()
+        STEPS[step](loan, other_kit)
+        assert LoanEvent.objects.filter(loan=loan).count() == events + 1  # the step, dated
+    else:
+        before = _snapshot(loan)
+        with pytest.raises(FleetError):
+            STEPS[step](loan, other_kit)
+        assert _snapshot(loan) == before
 
 
 def test_assigning_a_second_kit_to_an_assigned_loan_is_refused(versailles_pupil):
