@@ -362,6 +362,10 @@ PRIVACY = {
     "PUPIL_NAME_WEEKS": env_positive("PRIVACY_PUPIL_NAME_WEEKS", 8),
     # An account nobody has signed in with for this many days is deleted.
     "ACCOUNT_INACTIVE_DAYS": env_positive("PRIVACY_ACCOUNT_INACTIVE_DAYS", 365),
+    # A loan nobody ended is treated as ended this many days after its planned end, for
+    # retention: its pupil's name and records do not outlive it because a step was missed.
+    # Its coordinator is told as soon as the planned end has passed (cartable notify_overdue).
+    "OVERDUE_GRACE_DAYS": env_positive("PRIVACY_OVERDUE_GRACE_DAYS", 30),
 }
 
 # Surveys (cartable/surveys): questionnaires at the end of each loan (and halfway through

@@ -208,6 +208,14 @@ class LoanQuerySet(models.QuerySet):
         """Loans that hold their kit: assigned and not yet given back (or cancelled)."""
         return self.filter(status__in=Loan.HOLDING_KIT)
 
+    def overdue(self, today=None):
+        """Loans past their planned end that nobody ended nor cancelled (they could still be
+        extended): their coordinator must extend, end or cancel them."""
+        today = today or timezone.localdate()
+        return self.filter(
+            status__in=LOAN_STEPS[LoanStep.EXTEND], ended_at__isnull=True, ends_on__lt=today
+        )
+
 
 class Loan(models.Model):
     """A kit lent for one pupil and their class, from a date to a date.
@@ -306,6 +314,11 @@ class Loan(models.Model):
             and self.starts_on <= today <= self.ends_on
         )
 
+    def is_overdue(self, today=None) -> bool:
+        """Past its planned end, and nobody ended it (see ``LoanQuerySet.overdue``)."""
+        today = today or timezone.localdate()
+        return loan_may(self, LoanStep.EXTEND) and self.ended_at is None and self.ends_on < today
+
     def may(self, step: str) -> bool:
         """Whether the loan's life cycle allows ``step`` now (``LOAN_STEPS``)."""
         return loan_may(self, step)
@@ -367,6 +380,8 @@ class LoanEvent(models.Model):
         ENDED = "ended", "Fin"
         RETURNED = "returned", "Retour du cartable"
         CANCELLED = "cancelled", "Annulation"
+        # Not a step: the platform told the coordinator the planned end had passed.
+        OVERDUE = "overdue", "Fin prévue dépassée, coordonnateur prévenu"
 
     loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
+import smtplib
 from datetime import timedelta
 
 from django.conf import settings
@@ -24,6 +26,8 @@ from .models import (
     LoanEvent,
     LoanStep,
 )
+
+log = logging.getLogger(__name__)
 
 
 def _hash(secret: str) -> str:
@@ -331,9 +335,26 @@ def _stop_live_sessions(loan: Loan) -> None:
         session_end(session=session, reason=LiveSession.EndReason.LOAN_ENDED)
 
 
+def pupil_tablets_revoke(*, loan: Loan, by=None) -> int:
+    """Revoke the loan's paired pupil tablets (their open socket is closed): a tablet works
+    for its loan only, and a revoked credential is purged after its period. Returns how
+    many were revoked."""
+    from cartable.live.services import paired_device_revoke
+
+    tablets = DeviceCredential.objects.filter(
+        loan=loan, kind=DeviceCredential.Kind.PUPIL_TABLET, revoked_at__isnull=True
+    )
+    count = 0
+    for credential in tablets:
+        paired_device_revoke(credential=credential, by=by)
+        count += 1
+    return count
+
+
 @transaction.atomic
 def loan_end(*, loan: Loan, by=None) -> Loan:
-    """The loan stops: no more live lessons (one under way stops); the kit is expected back."""
+    """The loan stops: no more live lessons (one under way stops), its tablets are no longer
+    paired; the kit is expected back."""
     loan = _lock(Loan, loan.pk)
     _expect(loan, LoanStep.END)
     now = timezone.now()
@@ -341,6 +362,7 @@ def loan_end(*, loan: Loan, by=None) -> Loan:
     loan.ended_at = now
     loan.save(update_fields=["status", "ended_at"])
     _stop_live_sessions(loan)
+    pupil_tablets_revoke(loan=loan, by=by)
     kit = _lock(Kit, loan.kit_id)
     if kit_may_go(kit, Kit.Status.RETURNING):
         _record_kit_status(kit, Kit.Status.RETURNING, by=by, at=now, note=f"Fin {loan.pk}")
@@ -364,6 +386,7 @@ def loan_cancel(*, loan: Loan, by=None) -> Loan:
     loan.ended_at = now
     loan.save(update_fields=["status", "ended_at"])
     _stop_live_sessions(loan)
+    pupil_tablets_revoke(loan=loan, by=by)
     _event(loan, LoanEvent.Kind.CANCELLED, by=by, at=now)
     return loan
 
@@ -385,6 +408,78 @@ def loan_return(*, loan: Loan, by=None, needs_repair: bool = False) -> Loan:
         _record_kit_status(kit, target, by=by, at=now, note=f"Retour {loan.pk}")
     _event(loan, LoanEvent.Kind.RETURNED, by=by, at=now, detail="à réparer" if needs_repair else "")
     return loan
+
+
+# Loans past their planned end ---------------------------------------------------------------
+
+
+def _overdue_detail(loan: Loan) -> str:
+    # One notice per planned end: a loan extended and overdue again is notified again.
+    return f"fin prévue {loan.ends_on:%Y-%m-%d}"
+
+
+def loans_overdue_notify(*, today=None) -> dict[str, int]:
+    """Tell each overdue loan's département coordinators, once per planned end, that it must
+    be extended, ended or cancelled (no pupil's name in the email: it stays in mailboxes).
+
+    Each loan is its own transaction: the notice is recorded (a ``LoanEvent``) only with
+    its email sent, so a failed send is tried again at the next run."""
+    from django.core.mail import send_mail
+
+    from cartable.organisation.models import Role, RoleGrant
+    from cartable.privacy.services import loan_ended_on, name_kept_until
+
+    today = today or timezone.localdate()
+    base = settings.SURVEYS["SITE_URL"].rstrip("/")
+    done = {"prévenus": 0, "sans coordonnateur": 0}
+    overdue = Loan.objects.overdue(today).select_related("kit", "school_class__school")
+    for loan in overdue.order_by("pk"):
+        detail = _overdue_detail(loan)
+        if loan.events.filter(kind=LoanEvent.Kind.OVERDUE, detail=detail).exists():
+            continue
+        school = loan.school_class.school
+        emails = sorted(
+            set(
+                RoleGrant.objects.filter(
+                    role=Role.DEPARTMENT,
+                    department_id=school.department_id,
+                    user__is_active=True,
+                )
+                .exclude(user__email="")
+                .values_list("user__email", flat=True)
+            )
+        )
+        if not emails:
+            done["sans coordonnateur"] += 1
+            continue
+        kit = loan.kit.code if loan.kit_id else "pas encore attribué"
+        body = (
+            "Bonjour,\n\n"
+            f"La mise à disposition n° {loan.pk} (cartable {kit}, classe "
+            f"{loan.school_class.name}, {school.name}) devait se terminer le "
+            f"{loan.ends_on:%d/%m/%Y}. Personne ne l'a terminée sur la plateforme.\n\n"
+            "Si le prêt continue, prolongez-le ; sinon terminez-le (ou annulez la demande), "
+            "pour que le cartable soit repris et que la tablette de l'élève ne soit plus "
+            f"appairée :\n{base}/prets/{loan.pk}/\n\n"
+            "Sans suite, elle comptera comme terminée le "
+            f"{loan_ended_on(loan):%d/%m/%Y} pour la conservation des données, et le prénom de "
+            f"l'élève sera pseudonymisé après le {name_kept_until(loan):%d/%m/%Y}.\n"
+        )
+        try:
+            with transaction.atomic():
+                _event(loan, LoanEvent.Kind.OVERDUE, detail=detail)
+                send_mail(
+                    f"Mise à disposition à terminer ou prolonger (n° {loan.pk})",
+                    body,
+                    None,
+                    emails,
+                )
+        except (smtplib.SMTPException, OSError):
+            log.warning("overdue notice not sent loan=%s", loan.pk, exc_info=True)
+            done["non envoyés"] = done.get("non envoyés", 0) + 1
+            continue
+        done["prévenus"] += 1
+    return done
 
 
 # Enrolment codes ---------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from cartable.live.views import request_actor
 from cartable.organisation.access import RULES, Action, Actor, can, loans_for
 from cartable.organisation.models import Pupil, Role, RoleGrant
 from cartable.privacy import audit
+from cartable.privacy.services import loan_ended_on, name_kept_until
 
 from . import services
 from .forms_loans import AssignForm, ExtendForm, LoanRequestForm, ReturnForm
@@ -189,6 +190,7 @@ EVENT_ROLES: dict[str, tuple[str, ...]] = {
     K.EXTENDED: RULES[Action.LOAN_MANAGE]["loan"],
     K.ENDED: RULES[Action.LOAN_MANAGE]["loan"],
     K.CANCELLED: RULES[Action.LOAN_MANAGE]["loan"],
+    K.OVERDUE: (),  # the platform's own notice
 }
 
 
@@ -214,6 +216,8 @@ def timeline(loan: Loan, *, with_people: bool) -> list[dict]:
         who = Role(role).label if role else ""
         if with_people and event.by is not None:
             who = f"{_person_name(event.by)}{f' ({who})' if who else ''}"
+        if event.by_id is None and event.kind == K.OVERDUE:
+            who = "La plateforme"
         rows.append({"event": event, "who": who or "—"})
     return rows
 
@@ -270,6 +274,11 @@ def _context(actor: Actor, loan: Loan, rights: dict[str, bool] | None = None, **
     )
     context["return_form"] = forms.get("return_form") or (
         ReturnForm() if context["may_return"] else None
+    )
+    context["overdue"] = (
+        {"counts_as_ended": loan_ended_on(loan), "name_until": name_kept_until(loan)}
+        if loan.is_overdue()
+        else None
     )
     context["error"] = forms.get("error")
     context["form_errors"] = [

@@ -142,6 +142,15 @@ def department_overview(actor: Actor, department) -> dict:
         .select_related("pupil", "school_class__school", "kit")
         .order_by("school_class__school__name", "school_class__name")
     )
+    # Past their planned end and never ended: they fall out of the running loans above,
+    # and would otherwise be forgotten with the kit out and the pupil's tablet paired.
+    overdue = (
+        loans_for(actor, Action.VIEW)
+        .filter(scope)
+        .overdue(timezone.localdate())
+        .select_related("pupil", "school_class__school", "kit")
+        .order_by("ends_on", "pk")
+    )
     classes = (
         classes_for(actor, Action.PUPIL_MANAGE)
         .filter(school__department=department)
@@ -152,6 +161,7 @@ def department_overview(actor: Actor, department) -> dict:
     return {
         "department": department,
         "loans": list(loans),
+        "overdue": list(overdue),
         "classes": list(classes),
         "schools_count": schools_for(actor, Action.CLASS_MANAGE)
         .filter(department=department)

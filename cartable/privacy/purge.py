@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from cartable.fleet.models import Loan
+
 from .models import AUDIT_RETENTION_DAYS, AuditEntry
 from .services import PSEUDONYM, consent_models, loans_over, name_weeks, pupils_due
 
@@ -112,10 +114,22 @@ def pairing_codes(now: datetime) -> dict[str, int]:
 
 def credentials(now: datetime) -> dict[str, int]:
     from cartable.fleet.models import DeviceCredential
+    from cartable.fleet.services import pupil_tablets_revoke
 
+    # A pupil tablet still paired with a loan that is over (ended before tablets were
+    # revoked with their loan, or forgotten past its grace period) is revoked now, then
+    # deleted like every revoked credential once its period has passed.
+    revoked = 0
+    still_paired = DeviceCredential.objects.filter(
+        kind=DeviceCredential.Kind.PUPIL_TABLET,
+        revoked_at__isnull=True,
+        loan__in=loans_over(timezone.localdate(now)),
+    )
+    for loan_id in still_paired.values_list("loan_id", flat=True).distinct():
+        revoked += pupil_tablets_revoke(loan=Loan.objects.get(pk=loan_id))
     cutoff = now - timedelta(days=REVOKED_CREDENTIAL_KEPT_DAYS)
     deleted, _ = DeviceCredential.objects.filter(revoked_at__lt=cutoff).delete()
-    return {"supprimés": deleted}
+    return {"révoqués": revoked, "supprimés": deleted}
 
 
 def heartbeats(now: datetime) -> dict[str, int]:

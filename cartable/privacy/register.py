@@ -45,7 +45,13 @@ def declarations() -> list[Declaration]:
     weeks = settings.PRIVACY["PUPIL_NAME_WEEKS"]
     idle_days = settings.PRIVACY["ACCOUNT_INACTIVE_DAYS"]
     raw_days = settings.FLEET["HEARTBEAT_RAW_DAYS"]
+    grace = settings.PRIVACY["OVERDUE_GRACE_DAYS"]
     after_loan = f"{weeks} semaines après la fin de la dernière mise à disposition"
+    # A loan nobody ended still ends, for every period counted from a loan's end.
+    forgotten = (
+        f"une mise à disposition que personne n'a terminée compte comme finie {grace} jours "
+        "après sa fin prévue (son coordonnateur est prévenu dès la fin prévue passée)"
+    )
     items = [
         Declaration(
             key="pupil",
@@ -56,7 +62,8 @@ def declarations() -> list[Declaration]:
             recipients="enseignants de la classe, chef d'établissement, coordonnateur du "
             "département, famille et personnel hospitalier du prêt",
             legal_basis=PUBLIC_INTEREST,
-            retention=f"jusqu'à {after_loan} (sans prêt : {weeks} semaines après sa création)",
+            retention=f"jusqu'à {after_loan} ; {forgotten} (sans prêt : {weeks} semaines "
+            "après sa création)",
             end=f"{PSEUDONYMISE} (le prénom est remplacé ; sans prêt : {DELETE})",
             purge=purge.pupils,
         ),
@@ -70,7 +77,7 @@ def declarations() -> list[Declaration]:
             "enseignants de la classe",
             legal_basis=PUBLIC_INTEREST,
             retention=f"conservée pour l'évaluation ; le lien à l'élève nommé disparaît "
-            f"{after_loan}",
+            f"{after_loan} ; {forgotten}",
             end=f"{PSEUDONYMISE} avec l'élève (le prêt ne désigne plus personne)",
         ),
         Declaration(
@@ -199,13 +206,15 @@ def declarations() -> list[Declaration]:
         ),
         Declaration(
             key="credentials",
-            title="Identifiants d'appareil révoqués",
+            title="Identifiants d'appareil",
             models="fleet.DeviceCredential",
             purpose="Reconnaître la tablette de l'élève et le poste de la classe",
             data="secret haché, prêt ou cartable, dates, auteur de la révocation",
             recipients="enseignants de la classe (tablettes appairées)",
             legal_basis=PUBLIC_INTEREST,
-            retention=f"{purge.REVOKED_CREDENTIAL_KEPT_DAYS} jours après leur révocation",
+            retention="les tablettes de l'élève sont révoquées avec la fin de leur prêt "
+            f"({forgotten}) ; tout identifiant révoqué est gardé "
+            f"{purge.REVOKED_CREDENTIAL_KEPT_DAYS} jours après sa révocation",
             end=DELETE,
             purge=purge.credentials,
         ),
@@ -237,7 +246,8 @@ def declarations() -> list[Declaration]:
                 recipients="coordonnateur du département, enseignants de la classe",
                 legal_basis="Mission d'intérêt public ; recueil des autorisations "
                 "(droit à l'image des mineurs)",
-                retention=f"{RETENTION_AFTER_LOAN_END.days} jours après la fin du prêt",
+                retention=f"{RETENTION_AFTER_LOAN_END.days} jours après la fin du prêt "
+                f"({forgotten})",
                 end=DELETE,
                 purge=purge.consent_records,
             )

@@ -31,18 +31,40 @@ def name_weeks() -> int:
     return settings.PRIVACY["PUPIL_NAME_WEEKS"]
 
 
-def loan_end(loan: Loan) -> date:
-    """The day a loan ended: the day it was ended early, or its planned end date."""
+def overdue_grace() -> timedelta:
+    """How long a loan still marked under way past its planned end keeps its records as if
+    it were running (``PRIVACY['OVERDUE_GRACE_DAYS']``)."""
+    return timedelta(days=settings.PRIVACY["OVERDUE_GRACE_DAYS"])
+
+
+def loan_ended_on(loan: Loan) -> date:
+    """The day a loan ended, for retention: the day it was ended; for a loan nobody ended,
+    its planned end (plus the grace period while it is still marked under way)."""
     if loan.ended_at is not None:
         return timezone.localdate(loan.ended_at)
+    if loan.status in Loan.UNDER_WAY:
+        return loan.ends_on + overdue_grace()
     return loan.ends_on
 
 
 def loans_over(before: date):
-    """Loans not running whose end is before ``before``."""
+    """Loans whose end (``loan_ended_on``) is before ``before``.
+
+    A loan still marked under way counts too once its planned end plus the grace period is
+    before ``before``: a forgotten « Terminer » must not keep a pupil's name forever."""
     ended_early = Q(ended_at__isnull=False, ended_at__lt=_start_of(before))
     planned = Q(ended_at__isnull=True, ends_on__lt=before)
-    return Loan.objects.exclude(status__in=Loan.UNDER_WAY).filter(ended_early | planned)
+    finished = ~Q(status__in=Loan.UNDER_WAY) & (ended_early | planned)
+    forgotten = Q(status__in=Loan.UNDER_WAY, ended_at__isnull=True) & Q(
+        ends_on__lt=before - overdue_grace()
+    )
+    return Loan.objects.filter(finished | forgotten)
+
+
+def name_kept_until(loan: Loan) -> date:
+    """The day after which ``cartable purge`` pseudonymises the pupil, counting from this
+    loan alone (a later loan of the same pupil keeps the name longer)."""
+    return loan_ended_on(loan) + timedelta(weeks=name_weeks())
 
 
 def _start_of(day: date) -> datetime:

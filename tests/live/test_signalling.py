@@ -610,6 +610,10 @@ def test_a_loan_ended_during_a_lesson_stops_it_on_both_sides(
     session = LiveSession.objects.get(loan=loan)
     assert (session.end_reason, session.ended_at is not None) == ("loan_ended", True)
     assert not Attendance.objects.filter(session=session, left_at__isnull=True).exists()
+    # The loan's tablet is no longer paired: revoked with it, its socket closed.
+    pupil.expect_error("revoked")
+    assert pupil.expect_close() == 4410
+    assert credential_of(pupil_token).revoked_at is not None
     # And no lesson starts again on this loan.
     klass.send("start")
     klass.expect_error("loan_inactive")
