@@ -9,7 +9,9 @@ no email). Entries are kept ``AUDIT_RETENTION_DAYS`` (12 months), then deleted b
   ``delete``, ``QuerySet.update`` and ``QuerySet.delete`` raise ``AuditLogImmutable``);
   there is no administration page for it;
 - on PostgreSQL a trigger (migration 0002) refuses every ``UPDATE``, and every ``DELETE``
-  of an entry younger than 12 months, whoever runs it.
+  of an entry younger than 12 months, whoever runs it; another (0003) refuses ``TRUNCATE``
+  to every role but a superuser, the owner included; and in production the application's
+  role owns no table (``cartable postgres_grants``), so it cannot switch them off.
 """
 
 from __future__ import annotations
