@@ -455,6 +455,10 @@ def env_url(name: str, default: str = "") -> str:
     return value.rstrip("/") if name == "OIDC_ISSUER" else value
 
 
+# Where the platform's source is published (shown on « Code source » beside the archive of
+# the running version, which the platform serves itself: GNU AGPL v3, section 13).
+SOURCE_URL = env_url("SOURCE_URL")
+
 # OpenID Connect (mozilla-django-oidc). Off unless OIDC_CLIENT_ID is set; then either
 # OIDC_ISSUER (the endpoints are discovered) or the four endpoints must be given. People
 # are matched by verified email to existing accounts; no account is ever created here.

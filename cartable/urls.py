@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from cartable.accounts import views as accounts_views
 from cartable.api import api
+from cartable.core import views as core_views
 from cartable.organisation import views as organisation_views
 
 urlpatterns = [
@@ -18,4 +19,8 @@ urlpatterns = [
     path("", include("cartable.evaluation.urls")),
     path("", include("cartable.surveys.urls")),
     path("api/", api.urls),
+    # The source of the running version, for every user (GNU AGPL v3, section 13).
+    path("code-source/", core_views.source, name="source"),
+    path("code-source/cartable.tar.gz", core_views.source_archive, name="source_archive"),
+    path("code-source/licence.txt", core_views.source_licence, name="source_licence"),
 ]

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.views.decorators.http import require_GET
 
 
 def sign_in_redirect(request: HttpRequest, next_path: str | None = None) -> HttpResponse:
@@ -22,3 +23,34 @@ def posted(request: HttpRequest, *, files: bool = False) -> tuple:
     if request.method != "POST":
         return (None, None) if files else (None,)
     return (request.POST, request.FILES) if files else (request.POST,)
+
+
+# The source of the running version (GNU AGPL v3, section 13) -----------------------------
+
+
+@require_GET
+def source(request: HttpRequest) -> HttpResponse:
+    from django.conf import settings
+    from django.shortcuts import render
+
+    from .source import running_version
+
+    context = {"version": running_version(), "repository": settings.SOURCE_URL}
+    return render(request, "core/source.html", context)
+
+
+@require_GET
+def source_archive(request: HttpRequest) -> HttpResponse:
+    from .source import archive, running_version
+
+    response = HttpResponse(archive(), content_type="application/gzip")
+    name = f"cartable-{running_version()}.tar.gz"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@require_GET
+def source_licence(request: HttpRequest) -> HttpResponse:
+    from .source import licence_text
+
+    return HttpResponse(licence_text(), content_type="text/plain; charset=utf-8")

@@ -66,6 +66,7 @@ def test_every_page_loads_only_from_its_own_origin(new_page, asgi_server, loan, 
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     public = ["/", "/connexion/", "/appairer/", "/informations/familles/", "/informations/eleves/"]
+    public.append("/code-source/")
     for path in public:
         response = page.goto(f"{asgi_server.url}{path}")
         for name, pattern in HEADERS.items():

@@ -242,6 +242,10 @@ TABLE: dict[str, Entry] = {
     },
     "informations/familles/": Entry(fixed("/informations/familles/"), statuses(200)),
     "informations/eleves/": Entry(fixed("/informations/eleves/"), statuses(200)),
+    # The source of the running version (GNU AGPL v3, section 13): for everyone.
+    "code-source/": Entry(fixed("/code-source/"), statuses(200)),
+    "code-source/cartable.tar.gz": Entry(fixed("/code-source/cartable.tar.gz"), statuses(200)),
+    "code-source/licence.txt": Entry(fixed("/code-source/licence.txt"), statuses(200)),
     # The fleet register (cartable/fleet/urls_register.py): the fleet team only.
     **{
         route: Entry(path, statuses(404, anonymous=SIGN_IN, fleet=200))
