@@ -614,6 +614,7 @@ def test_a_loan_ended_during_a_lesson_stops_it_on_both_sides(
     pupil.expect_error("revoked")
     assert pupil.expect_close() == 4410
     assert credential_of(pupil_token).revoked_at is not None
+    klass.expect("peer_left", side="pupil")
     # And no lesson starts again on this loan.
     klass.send("start")
     klass.expect_error("loan_inactive")
