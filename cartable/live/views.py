@@ -35,7 +35,12 @@ def request_device(request: HttpRequest) -> DeviceCredential | None:
 
 
 def request_actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user, device=request_device(request))
+    """The request's actor, made once per request (so its grants are read once)."""
+    actor = getattr(request, "_cartable_actor", None)
+    if actor is None or actor.user is not request.user:  # a sign-in changes request.user
+        actor = Actor(user=request.user, device=request_device(request))
+        request._cartable_actor = actor
+    return actor
 
 
 def get_loan_for(request: HttpRequest, loan_id: int, action: Action) -> Loan:

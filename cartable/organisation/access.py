@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import reduce
+from functools import cached_property, reduce
 from operator import or_
 from typing import TYPE_CHECKING
 
@@ -60,12 +60,23 @@ class Action(StrEnum):
 
 @dataclass(frozen=True)
 class Actor:
+    """Who acts, for one request or one connection.
+
+    The person's grants are read once, on first use, and kept for the actor's life (a
+    request, a WebSocket handshake): a page asks ``can`` a dozen times, the database once.
+    """
+
     user: object | None = None  # a django User, possibly AnonymousUser
     device: DeviceCredential | None = None
 
     @property
     def is_person(self) -> bool:
         return bool(self.user is not None and getattr(self.user, "is_authenticated", False))
+
+    @cached_property
+    def grants(self) -> dict[str, set[int]]:
+        """role -> the ids of its scopes (``grants_of``), read once."""
+        return grants_of(self.user)
 
 
 # action -> model -> the roles that give it over the objects within their scope.
@@ -235,7 +246,7 @@ def _person_scope(actor: Actor, action: Action, level: str) -> Q | None:
     roles = RULES.get(action, {}).get(level, ())
     if not roles or not actor.is_person:
         return None
-    grants = grants_of(actor.user)
+    grants = actor.grants
     parts = []
     for role in roles:
         if role not in grants:
@@ -281,7 +292,7 @@ def can(actor: Actor, action: Action, obj=None) -> bool:
     """Whether ``actor`` may do ``action`` to ``obj`` (a loan, pupil, class, school,
     département or académie; None for actions on nothing in particular). Pure reads."""
     if obj is None:
-        return bool(actor.is_person and roles_of(actor.user) & set(GLOBAL_RULES.get(action, ())))
+        return bool(actor.is_person and set(actor.grants) & set(GLOBAL_RULES.get(action, ())))
     kind = type(obj).__name__
     if kind == "Kit":
         if obj.pk is None:
@@ -365,7 +376,7 @@ def academies_for(actor: Actor, action: Action = Action.FIGURES_VIEW):
 
 def invitable_roles(actor: Actor) -> list[str]:
     """The roles ``actor`` may invite people to, in the order of ``Role``."""
-    held = roles_of(actor.user) if actor.is_person else set()
+    held = set(actor.grants) if actor.is_person else set()
     wanted = {role for inviter in held for role in INVITABLE.get(inviter, ())}
     return [role for role in Role if role in wanted]
 
@@ -377,7 +388,7 @@ def grantable_scopes(actor: Actor, role: str):
     model = level_model(scope_level)
     if not actor.is_person:
         return model.objects.none()
-    grants = grants_of(actor.user)
+    grants = actor.grants
     inviters = [r for r in grants if role in INVITABLE.get(r, ())]
     parts = []
     for inviter_role in inviters:

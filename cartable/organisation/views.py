@@ -31,7 +31,6 @@ from .access import (
     can,
     classes_for,
     departments_for,
-    grants_of,
     loans_for,
     pupils_for,
 )
@@ -75,7 +74,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "organisation/home.html", {"loans": []})
     actor = request_actor(request)
-    grants = grants_of(request.user)
+    grants = actor.grants
     context: dict = {"roles": grants, "loans": []}
     if Role.TEACHER in grants:
         context["loans"] = (
