@@ -324,6 +324,13 @@ LIVE = {
     "MAX_MESSAGE_BYTES": env_positive("LIVE_MAX_MESSAGE_BYTES", 64 * 1024),
     "RATE_PER_SECOND": env_positive("LIVE_RATE_PER_SECOND", 20),
     "RATE_BURST": env_positive("LIVE_RATE_BURST", 60),
+    # Presence (docs/protocol.md, "Presence"): each connection's consumer refreshes its
+    # attendance row this often; a row not refreshed for PRESENCE_STALE_SECONDS is held by
+    # no live socket (its server was killed) and is closed at its last sign of life by the
+    # sweep, which every server process runs every SWEEP_SECONDS (and `cartable live_sweep`).
+    "HEARTBEAT_SECONDS": env_positive("LIVE_HEARTBEAT_SECONDS", 15),
+    "PRESENCE_STALE_SECONDS": env_positive("LIVE_PRESENCE_STALE_SECONDS", 60),
+    "SWEEP_SECONDS": env_positive("LIVE_SWEEP_SECONDS", 60),
 }
 PAIRING = {
     "CODE_DIGITS": 6,
@@ -334,6 +341,9 @@ if LIVE["ICE_TRANSPORT_POLICY"] not in ("all", "relay"):
     raise ImproperlyConfigured("LIVE_ICE_TRANSPORT_POLICY: expected 'all' or 'relay'")
 if LIVE["ICE_TRANSPORT_POLICY"] == "relay" and not LIVE["TURN_URLS"]:
     raise ImproperlyConfigured("LIVE_ICE_TRANSPORT_POLICY: 'relay' needs TURN_URLS")
+if LIVE["PRESENCE_STALE_SECONDS"] < 2 * LIVE["HEARTBEAT_SECONDS"]:
+    # Shorter, and a slow heartbeat would have a live connection's row closed under it.
+    raise ImproperlyConfigured("LIVE_PRESENCE_STALE_SECONDS: at least twice LIVE_HEARTBEAT_SECONDS")
 if LIVE["TURN_URLS"] and not LIVE["TURN_SECRET"]:
     raise ImproperlyConfigured("TURN_SECRET: required when TURN_URLS is set (or TURN_SECRET_FILE)")
 # Fleet (cartable/fleet): kits, devices and their heartbeats.

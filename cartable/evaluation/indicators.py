@@ -31,7 +31,8 @@ Definitions (also in docs/evaluation.md, « Indicateurs »). Days and hours are 
   are per week of provision, holidays included.
 - **Lessons**: live sessions of the scope's loans started in the period. **Live hours**: the
   pupil's presence in those lessons (``Attendance`` side pupil, as fleet.reports:
-  ``pupil_time``). Per loan per week = total / loan-weeks.
+  ``pupil_time``: a row still open counts to its last sign of life, ``presence_end``).
+  Per loan per week = total / loan-weeks.
 - **Median lesson length**: of the lessons of the period that have ended (``ended_at`` −
   ``started_at``), in minutes; the median of an even number is the mean of the two middle
   ones (``percentile_cont(0.5)`` on PostgreSQL, the same by ``ORDER BY … LIMIT 2 OFFSET``
@@ -405,7 +406,7 @@ def compute(period: Period, scope: Scope, now: datetime | None = None) -> Indica
         pupils_by_place=by_place,
         loan_weeks=_loan_days(active, period, today) / 7,
         lessons=lessons,
-        live_hours=reports.live_seconds(presences, now) / 3600,
+        live_hours=reports.live_seconds(presences) / 3600,
         lessons_ended=ended_count,
         lesson_median_minutes=length / 60 if length is not None else None,
         first_lesson_loans=first_n,

@@ -33,7 +33,6 @@ from django.db.models import (
     Case,
     Count,
     DateField,
-    DateTimeField,
     DurationField,
     Exists,
     ExpressionWrapper,
@@ -50,7 +49,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate, TruncWeek
 from django.utils import timezone
 
-from cartable.live.models import Attendance, LiveSession
+from cartable.live.models import Attendance, LiveSession, presence_end
 from cartable.organisation.access import (
     Action,
     Actor,
@@ -179,18 +178,19 @@ def scope_choices(actor: Actor) -> dict:
 # Use ------------------------------------------------------------------------------------------
 
 
-def pupil_time(now: datetime):
-    """The duration of a pupil's presence (an ``Attendance`` expression)."""
-    end = Coalesce("left_at", "session__ended_at", Value(now, output_field=DateTimeField()))
-    return ExpressionWrapper(end - F("joined_at"), output_field=DurationField())
+def pupil_time():
+    """The duration of a pupil's presence (an ``Attendance`` expression): to its end, or for
+    a row still open to its last sign of life, never to now (a row a crash left open would
+    count hours with nobody there)."""
+    return ExpressionWrapper(presence_end() - F("joined_at"), output_field=DurationField())
 
 
 def _pupil_presences():
     return Attendance.objects.filter(side=Attendance.Side.PUPIL)
 
 
-def live_seconds(presences, now: datetime) -> float:
-    total = presences.aggregate(total=Sum(pupil_time(now)))["total"]
+def live_seconds(presences) -> float:
+    total = presences.aggregate(total=Sum(pupil_time()))["total"]
     return total.total_seconds() if total else 0.0
 
 
@@ -261,7 +261,7 @@ def overview(scope: Scope, now: datetime | None = None) -> Overview:
         kits=kit_count,
         running_loans=running_loans(scope, today).count(),
         week_start=monday,
-        live_hours_week=live_seconds(presences, now) / 3600,
+        live_hours_week=live_seconds(presences) / 3600,
         reclaim=reclaim_candidates(scope, today),
         offline=offline_loans(scope, now),
     )
@@ -401,7 +401,7 @@ def kit_timeline(actor: Actor, kit: Kit, now: datetime | None = None) -> KitTime
         .filter(session__loan__in=ids)
         .annotate(week=TruncWeek("joined_at"))
         .values("session__loan", "week")
-        .annotate(total=Sum(pupil_time(now)))
+        .annotate(total=Sum(pupil_time()))
         .order_by("session__loan", "week")
     ):
         week = row["week"]
@@ -572,7 +572,7 @@ def loan_register(scope: Scope, now: datetime | None = None):
         .filter(scope.loan_filter("session__loan__"))
         .order_by()
         .values("session__loan")
-        .annotate(total=Sum(pupil_time(now)))
+        .annotate(total=Sum(pupil_time()))
     }
     place_labels = dict(Loan.PlaceKind.choices)
     status_labels = dict(Loan.Status.choices)

@@ -6,6 +6,11 @@ descriptions and candidates, and records attendance. Media never passes through 
 Presence works across worker processes through the channel layer: a side that joins
 announces itself to the loan's group and the other side answers directly, so no shared
 in-process state is needed (the Redis layer carries it between workers).
+
+Presence is honest: each consumer refreshes its attendance row's last sign of life (a
+heartbeat, and its messages), and a sweep closes the rows no live socket holds any more at
+that time (docs/protocol.md, "Presence"). A channel-layer outage (Redis restarting) closes the
+connection with 1013 after its cleanup, and the client comes back by itself.
 """
 
 from __future__ import annotations
@@ -15,9 +20,13 @@ import contextlib
 import json
 import logging
 import time
+import weakref
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.utils import timezone
 
@@ -39,10 +48,65 @@ CLOSE_REPLACED = 4409
 CLOSE_REVOKED = 4410
 CLOSE_TOO_BIG = 4413
 CLOSE_TOO_MANY = 4429
+# The channel layer (Redis) failed: the server cleaned up and the client should come back.
+CLOSE_TRY_AGAIN = 1013
 
 HELLO_TIMEOUT_S = 10
 QUALITY_MIN_INTERVAL_S = 2.0  # at most one quality write per connection in this time
 MAX_STRIKES = 10  # invalid messages tolerated before the connection is closed
+TOUCH_MIN_INTERVAL_S = 5.0  # a message refreshes the last sign of life at most this often
+
+try:
+    from redis.exceptions import RedisError
+except ImportError:  # the in-memory layer only
+    RedisError = OSError
+# What a channel layer raises when its server is gone or restarting: redis-py's own
+# ConnectionError and TimeoutError are RedisErrors, not the builtin ones.
+LAYER_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+LAYER_RETRY_DELAY_S = 0.2
+
+
+async def layer_call(method, *args):
+    """A channel-layer call, tried twice: after Redis restarts, the first use of each pooled
+    connection fails (the pool drops it then), and the second try takes a fresh one."""
+    try:
+        return await method(*args)
+    except LAYER_ERRORS as exc:
+        log.info("live channel layer retry call=%s error=%s", method.__name__, type(exc).__name__)
+        await asyncio.sleep(LAYER_RETRY_DELAY_S)
+        return await method(*args)
+
+
+# One presence sweeper per event loop (per server process): at its first connection, then
+# every LIVE["SWEEP_SECONDS"]. Started here because the server runs without ASGI lifespan.
+_sweepers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_PROCESS_STARTED = timezone.now()
+
+
+def ensure_sweeper() -> None:
+    loop = asyncio.get_running_loop()
+    if loop not in _sweepers:
+        _sweepers[loop] = loop.create_task(_sweep_forever())
+
+
+async def _sweep_forever():
+    # With the in-memory layer this process is the only server: no row last seen before it
+    # started can be held by a live socket, so those close at once. With Redis, other
+    # workers may hold rows: only those silent for PRESENCE_STALE_SECONDS are closed.
+    start_cutoff = None if settings.REDIS_URL else _PROCESS_STARTED
+    while True:
+        try:
+            swept = await database_sync_to_async(services.presence_sweep)(seen_before=start_cutoff)
+            if swept.rows_closed or swept.sessions_abandoned:
+                log.info(
+                    "live presence sweep rows_closed=%s sessions_abandoned=%s",
+                    swept.rows_closed,
+                    swept.sessions_abandoned,
+                )
+        except Exception:  # a database hiccup must not stop the sweeps to come
+            log.exception("live presence sweep failed")
+        start_cutoff = None
+        await asyncio.sleep(settings.LIVE["SWEEP_SECONDS"])
 
 
 def device_token(scope) -> str | None:
@@ -81,10 +145,52 @@ class LiveConsumer(AsyncWebsocketConsumer):
     pc_id: str | None = None
     quality_stamp = float("-inf")
     closing = False  # this side closed the socket; only the disconnect is handled now
+    cleaned_up = False
     device = None
     user = None
+    hello_timer = None
+    heartbeat = None
+    touch_stamp = float("-inf")
+    touching = None
 
     # Connection ----------------------------------------------------------------------
+
+    async def __call__(self, scope, receive, send):
+        # AsyncConsumer.__call__, with the channel layer's failures caught: an unhandled
+        # ConnectionError from Redis (in a handler or in the receive loop) killed the consumer
+        # with close 1006 and no cleanup: attendance stayed open, the peer was not told.
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.base_send = send
+        try:
+            self.channel_name = await self.channel_layer.new_channel()
+            await await_many_dispatch([receive, self._channel_receive], self.dispatch)
+        except StopConsumer:
+            pass
+        except LAYER_ERRORS as exc:
+            await self._layer_lost(exc)
+        finally:
+            self._stop_timers()
+
+    async def _channel_receive(self):
+        return await layer_call(self.channel_layer.receive, self.channel_name)
+
+    async def _layer_lost(self, exc):
+        """The channel layer failed twice running: clean up, then ask the client to retry."""
+        log.warning("live channel layer lost side=%s error=%s", self.side, type(exc).__name__)
+        self._stop_timers()
+        await self._cleanup("lost")
+        if not self.closing:
+            await self.send_json(
+                protocol.error("unavailable", "The server lost its message bus; reconnect.")
+            )
+            await self.close(code=CLOSE_TRY_AGAIN)
+
+    def _stop_timers(self):
+        if self.hello_timer is not None:
+            self.hello_timer.cancel()
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
 
     async def dispatch(self, message):
         # Once this side has closed, a client message already queued behind the one that
@@ -119,6 +225,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.hello_timer = asyncio.get_running_loop().call_later(
             HELLO_TIMEOUT_S, lambda: asyncio.ensure_future(self._hello_timeout())
         )
+        self.heartbeat = asyncio.ensure_future(self._beat())
+        ensure_sweeper()
 
     @database_sync_to_async
     def _authorise(self) -> str | None:
@@ -151,24 +259,66 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self._fail("hello_required", "Send hello first.", CLOSE_HELLO_TIMEOUT)
 
     async def disconnect(self, code):
-        if getattr(self, "hello_timer", None):
-            self.hello_timer.cancel()
-        if not self.greeted:
-            return
-        await self.channel_layer.group_discard(loan_group(self.loan_id), self.channel_name)
+        self._stop_timers()
         # "left": the person chose to leave (media stops); "lost": the signalling was cut
         # (a network change, a server restart) and the media may well go on meanwhile.
-        reason = "left" if self.leaving or code == 1000 else "lost"
-        await self.channel_layer.group_send(
-            loan_group(self.loan_id),
-            {
-                "type": "peer.bye",
-                "side": self.side,
-                "channel": self.channel_name,
-                "reason": reason,
-            },
+        await self._cleanup("left" if self.leaving or code == 1000 else "lost")
+
+    async def _cleanup(self, reason: str):
+        """Leave the group, tell the peer, close the attendance: once, whatever fails."""
+        if self.cleaned_up or not self.greeted:
+            return
+        self.cleaned_up = True
+        group = loan_group(self.loan_id)
+        bye = {"type": "peer.bye", "side": self.side, "channel": self.channel_name}
+        bye["reason"] = reason
+        try:
+            await layer_call(self.channel_layer.group_discard, group, self.channel_name)
+            await layer_call(self.channel_layer.group_send, group, bye)
+        except LAYER_ERRORS as exc:
+            # The layer is down: the peer's consumer loses it too and its client reconnects;
+            # the records are still closed below.
+            log.info("live bye not sent side=%s error=%s", self.side, type(exc).__name__)
+        finally:
+            await self._leave_session()
+
+    # Presence ------------------------------------------------------------------------
+
+    async def _beat(self):
+        """Refresh this connection's last sign of life; take the side back if the sweep
+        closed the row under a live socket (the server stalled longer than the stale delay)."""
+        while True:
+            await asyncio.sleep(settings.LIVE["HEARTBEAT_SECONDS"])
+            try:
+                await self._touch()
+            except Exception:  # a database hiccup: the next beat tries again
+                log.exception("live heartbeat failed side=%s", self.side)
+
+    async def _touch(self):
+        attendance = self.attendance
+        if attendance is None:
+            return
+        self.touch_stamp = time.monotonic()
+        if await database_sync_to_async(services.attendance_touch)(attendance_id=attendance.pk):
+            return
+        session_id = self.session_id
+        if session_id is None or self.attendance is not attendance:
+            return  # left or moved on meanwhile
+        resumed = await database_sync_to_async(services.attendance_resume)(
+            session_id=session_id, side=self.side
         )
-        await self._leave_session()
+        if resumed is not None and self.attendance is attendance:
+            self.attendance = resumed
+
+    def _touch_soon(self):
+        """A message is a sign of life: refresh it, at most every TOUCH_MIN_INTERVAL_S, in
+        the background so the message is not delayed by the write."""
+        if self.attendance is None or time.monotonic() - self.touch_stamp < TOUCH_MIN_INTERVAL_S:
+            return
+        if self.touching is not None and not self.touching.done():
+            return
+        self.touch_stamp = time.monotonic()
+        self.touching = asyncio.ensure_future(self._touch())
 
     # Receiving from the client -------------------------------------------------------
 
@@ -196,6 +346,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         handler = getattr(self, f"on_{message.type}", None) or self.on_relayed
         await handler(message)
+        self._touch_soon()
 
     async def on_hello(self, message: protocol.Hello):
         if self.greeted:
@@ -217,7 +368,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         # Join the loan's group before reading the session, so a session started meanwhile
         # is not missed: its event is handled after this welcome.
-        await self.channel_layer.group_add(loan_group(self.loan_id), self.channel_name)
+        await layer_call(self.channel_layer.group_add, loan_group(self.loan_id), self.channel_name)
         info = await self._loan_info()
         session = await database_sync_to_async(services.open_session)(self.loan_id)
         await self.send_json(
@@ -236,7 +387,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if session is not None:
             await self._join_session(session.pk)
         self.pc_id = message.pc
-        await self.channel_layer.group_send(
+        await layer_call(
+            self.channel_layer.group_send,
             loan_group(self.loan_id),
             {
                 "type": "peer.hello",
@@ -322,8 +474,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.peer_channel is None:
             await self._refuse("no_peer", "The other side is not connected.", strike=False)
             return
-        await self.channel_layer.send(
-            self.peer_channel, {"type": "peer.relay", "from": self.side, "payload": payload}
+        await layer_call(
+            self.channel_layer.send,
+            self.peer_channel,
+            {"type": "peer.relay", "from": self.side, "payload": payload},
         )
 
     # Messages from the channel layer -------------------------------------------------
@@ -337,7 +491,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self._fail("replaced", "This side connected elsewhere.", CLOSE_REPLACED)
             return
         self.peer_channel = event["channel"]
-        await self.channel_layer.send(
+        await layer_call(
+            self.channel_layer.send,
             event["channel"],
             {
                 "type": "peer.here",

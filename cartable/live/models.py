@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 
 from cartable.fleet.models import DeviceCredential, Loan
 
@@ -55,6 +56,10 @@ class Attendance(models.Model):
     side = models.CharField(max_length=10, choices=Side.choices)
     joined_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)
+    # The last sign of life of the connection holding the row: its consumer's heartbeat
+    # and its messages refresh it. A row no live socket holds any more (its server was
+    # killed) is closed at this time, never later (docs/protocol.md, "Presence").
+    last_seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "présence"
@@ -63,6 +68,18 @@ class Attendance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_side_display()} {self.joined_at:%H:%M}"
+
+
+def presence_end():
+    """When a presence ends, as a query expression over ``Attendance``: when it was closed,
+    else (still open) its last sign of life. Every report that sums attendance uses this, so
+    a row left open by a crash never counts past the last time anyone was seen."""
+    return Coalesce("left_at", "last_seen_at", "joined_at")
+
+
+def last_sign_of_life():
+    """An open row's last sign of life (rows from before the heartbeat have only joined_at)."""
+    return Coalesce("last_seen_at", "joined_at")
 
 
 class PairingCode(models.Model):

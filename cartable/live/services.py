@@ -7,11 +7,11 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -20,7 +20,7 @@ from cartable.fleet.models import DeviceCredential, Loan
 from cartable.fleet.services import credential_issue, credential_revoke
 
 from .events import send_event
-from .models import Attendance, LiveSession, PairingCode, SessionQuality
+from .models import Attendance, LiveSession, PairingCode, SessionQuality, last_sign_of_life
 
 log = logging.getLogger(__name__)
 
@@ -41,23 +41,79 @@ class LiveError(Exception):
 ABANDONED_AFTER = timedelta(minutes=30)
 
 
-def open_session(loan_id: int) -> LiveSession | None:
-    session = LiveSession.objects.filter(loan_id=loan_id, ended_at__isnull=True).first()
-    if session is None:
-        return None
+def stale_before(now) -> datetime:
+    """Rows with no sign of life since this time are held by no live socket."""
+    return now - timedelta(seconds=settings.LIVE["PRESENCE_STALE_SECONDS"])
+
+
+def attendance_close_stale(*, now=None, session_id: int | None = None, seen_before=None) -> int:
+    """Close the open attendance rows that no live socket holds, at their last sign of life.
+
+    A row is held by a live socket as long as its consumer refreshes ``last_seen_at`` (every
+    ``LIVE['HEARTBEAT_SECONDS']``); one not refreshed since ``seen_before`` (by default
+    ``LIVE['PRESENCE_STALE_SECONDS']`` ago) belongs to a connection whose server died.
+    """
+    now = now or timezone.now()
+    seen_before = seen_before or stale_before(now)
+    rows = Attendance.objects.filter(left_at__isnull=True).filter(
+        Q(last_seen_at__lt=seen_before) | Q(last_seen_at__isnull=True, joined_at__lt=seen_before)
+    )
+    if session_id is not None:
+        rows = rows.filter(session_id=session_id)
+    closed = rows.update(left_at=last_sign_of_life())
+    if closed:
+        log.info("live attendance closed at last sign of life rows=%s", closed)
+    return closed
+
+
+def _abandon_if_idle(session: LiveSession, now) -> bool:
+    """End ``session`` as abandoned if nobody has attended it for ``ABANDONED_AFTER``."""
     attendance = session.attendance.all()
     if attendance.filter(left_at__isnull=True).exists():
-        return session
+        return False
     last_seen = attendance.aggregate(last=Max("left_at"))["last"] or session.started_at
-    if timezone.now() - last_seen < ABANDONED_AFTER:
-        return session
+    if now - last_seen < ABANDONED_AFTER:
+        return False
     with transaction.atomic():
         ended = LiveSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
             ended_at=last_seen, end_reason=LiveSession.EndReason.ABANDONED
         )
     if ended:
         log.info("live session abandoned session=%s", session.pk)
-    return None
+    return bool(ended)
+
+
+def open_session(loan_id: int) -> LiveSession | None:
+    """The loan's live session, or None: one nobody has attended (no row held by a live
+    socket) for ``ABANDONED_AFTER`` is ended then at its last presence, so a class coming
+    back hours after a crash starts a new session rather than resuming a lesson of hours."""
+    session = LiveSession.objects.filter(loan_id=loan_id, ended_at__isnull=True).first()
+    if session is None:
+        return None
+    now = timezone.now()
+    attendance_close_stale(now=now, session_id=session.pk)
+    if _abandon_if_idle(session, now):
+        return None
+    return session
+
+
+@dataclass(frozen=True)
+class Swept:
+    rows_closed: int
+    sessions_abandoned: int
+
+
+def presence_sweep(*, now=None, seen_before=None) -> Swept:
+    """Close every row no live socket holds at its last sign of life, then end the sessions
+    nobody has attended for ``ABANDONED_AFTER``. Idempotent; every server process runs it at
+    its start and then periodically, and ``cartable live_sweep`` runs it from cron."""
+    now = now or timezone.now()
+    closed = attendance_close_stale(now=now, seen_before=seen_before)
+    abandoned = sum(
+        _abandon_if_idle(session, now)
+        for session in LiveSession.objects.filter(ended_at__isnull=True)
+    )
+    return Swept(rows_closed=closed, sessions_abandoned=abandoned)
 
 
 @transaction.atomic
@@ -103,7 +159,11 @@ def session_end(*, session: LiveSession, reason: str = LiveSession.EndReason.END
     session.ended_at = now
     session.end_reason = reason
     session.save(update_fields=["ended_at", "end_reason"])
-    Attendance.objects.filter(session=session, left_at__isnull=True).update(left_at=now)
+    # A side whose server died meanwhile left at its last sign of life, not now.
+    attendance_close_stale(now=now, session_id=session.pk)
+    Attendance.objects.filter(session=session, left_at__isnull=True).update(
+        left_at=now, last_seen_at=now
+    )
     send_event(session.loan_id, "session.ended", session_id=session.pk, reason=reason)
     return session
 
@@ -112,9 +172,34 @@ def session_end(*, session: LiveSession, reason: str = LiveSession.EndReason.END
 def attendance_join(*, session: LiveSession, side: str) -> Attendance:
     now = timezone.now()
     # One connection per side: a row still open for this side belongs to a connection that
-    # vanished without closing it (its worker restarted), so it ends now.
-    Attendance.objects.filter(session=session, side=side, left_at__isnull=True).update(left_at=now)
-    return Attendance.objects.create(session=session, side=side, joined_at=now)
+    # vanished without closing it (its worker was killed) or is being replaced (a reloaded
+    # tablet), so it ends at its last sign of life.
+    Attendance.objects.filter(session=session, side=side, left_at__isnull=True).update(
+        left_at=last_sign_of_life()
+    )
+    return Attendance.objects.create(session=session, side=side, joined_at=now, last_seen_at=now)
+
+
+def attendance_touch(*, attendance_id: int) -> bool:
+    """A sign of life of the connection holding the row; False if the row is closed."""
+    return bool(
+        Attendance.objects.filter(pk=attendance_id, left_at__isnull=True).update(
+            last_seen_at=timezone.now()
+        )
+    )
+
+
+@transaction.atomic
+def attendance_resume(*, session_id: int, side: str) -> Attendance | None:
+    """A new row for a connection whose row was closed under it (the sweep found it silent:
+    a stalled server), if the session is still open and no other connection holds the side."""
+    session = LiveSession.objects.select_for_update().filter(pk=session_id).first()
+    if session is None or session.ended_at is not None:
+        return None
+    if Attendance.objects.filter(session=session, side=side, left_at__isnull=True).exists():
+        return None
+    now = timezone.now()
+    return Attendance.objects.create(session=session, side=side, joined_at=now, last_seen_at=now)
 
 
 def quality_record(*, session_id: int, side: str, sample) -> None:
@@ -143,7 +228,10 @@ def quality_record(*, session_id: int, side: str, sample) -> None:
 
 def attendance_leave(*, attendance: Attendance) -> None:
     # Only an open row is closed: session_end may have closed it already.
-    Attendance.objects.filter(pk=attendance.pk, left_at__isnull=True).update(left_at=timezone.now())
+    now = timezone.now()
+    Attendance.objects.filter(pk=attendance.pk, left_at__isnull=True).update(
+        left_at=now, last_seen_at=now
+    )
 
 
 # Pairing ---------------------------------------------------------------------------------

@@ -26,6 +26,9 @@ export const PROTOCOL_VERSION = 1;
 const CLASS_LABELS = /** @type {TrackLabel[]} */ (['board', 'class', 'audio', 'pupil_camera']);
 // Close codes after which reconnecting is pointless (docs/protocol.md, "Closing").
 const FINAL_CLOSES = new Set([1000, 4400, 4403, 4409, 4410, 4413, 4429]);
+// The server lost its message bus (Redis restarting) and asks to come back, even when this
+// was the very first connection.
+const TRY_AGAIN = 1013;
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
 const MAX_ATTEMPTS = 40; // about five minutes of trying
 const QUALITY_EVERY_MS = 3000;
@@ -142,7 +145,8 @@ export class LiveLink extends EventTarget {
     ws.addEventListener('close', (event) => {
       if (this.ws !== ws) return;
       this.ws = null;
-      if (this.stopped || FINAL_CLOSES.has(event.code) || (!welcomed && this.attempt === 0)) {
+      const firstRefused = !welcomed && this.attempt === 0 && event.code !== TRY_AGAIN;
+      if (this.stopped || FINAL_CLOSES.has(event.code) || firstRefused) {
         // Refused, replaced, revoked or left on purpose: this is the end of the link.
         this.stopped = true;
         this.closePeer();
@@ -162,7 +166,9 @@ export class LiveLink extends EventTarget {
       this.emit('signalling', { state: 'reconnecting' });
       const base = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
       this.attempt += 1;
-      this.reconnectTimer = setTimeout(() => this.openSocket(), base + Math.random() * base * 0.3);
+      // Still the caller's promise when no welcome came yet (a first try asked to retry).
+      const retry = () => this.openSocket(resolve, reject);
+      this.reconnectTimer = setTimeout(retry, base + Math.random() * base * 0.3);
     });
   }
 
