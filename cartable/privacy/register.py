@@ -85,7 +85,8 @@ def declarations() -> list[Declaration]:
             title="Présences et qualité des séances",
             models="live.Attendance, live.SessionQuality",
             purpose="Rendre compte de l'usage et de la qualité du lien",
-            data="heures d'arrivée et de départ de chaque côté ; sommes et comptes de la "
+            data="heures d'arrivée, de départ et du dernier signe de vie de la connexion de "
+            "chaque côté ; sommes et comptes de la "
             "qualité reçue (aucun nom, aucune image, aucun son)",
             recipients="coordonnateur du département, pilotage (en chiffres agrégés)",
             legal_basis=PUBLIC_INTEREST,

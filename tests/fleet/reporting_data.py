@@ -110,10 +110,11 @@ def lesson(
     *,
     pupil: list[tuple[int, int | None]] | None = None,
     ended: bool = True,
+    seen: int | None = None,
 ) -> LiveSession:
     """A live session of ``minutes`` from ``start``; the class attends it all; the pupil's
     presences are (minutes after the start they joined, minutes they stayed or None for a
-    presence never closed)."""
+    presence never closed, whose last sign of life is ``seen`` minutes after the start)."""
     session = LiveSession.objects.create(
         loan=loan,
         started_at=start,
@@ -133,6 +134,9 @@ def lesson(
             side=Attendance.Side.PUPIL,
             joined_at=joined,
             left_at=joined + timedelta(minutes=stayed) if stayed is not None else None,
+            last_seen_at=(
+                start + timedelta(minutes=seen) if stayed is None and seen is not None else None
+            ),
         )
     return session
 

@@ -81,7 +81,8 @@ def fleet_data(db):
     lesson(v2, at(2026, 11, 9, 9), 60, pupil=[(5, 45), (52, 8)])  # 53 min
     lesson(v2, at(2026, 11, 10, 14), 60, pupil=[(0, 30)])  # 30 min
     # Still running at 10:00 on Thursday 12 November, the pupil in since 9:40: 20 min.
-    lesson(v2, at(2026, 11, 12, 9, 30), 0, pupil=[(10, None)], ended=False)
+    # Running: the pupil's connection was last heard of at 10:00.
+    lesson(v2, at(2026, 11, 12, 9, 30), 0, pupil=[(10, None)], ended=False, seen=30)
 
     # Devices: V-0001 silent since Tuesday 9:00 (49 h before Thursday 10:00) and a tablet
     # never seen; V-0002 heard 47 h before; N-0001 has none; V-0003's never beat.
@@ -194,13 +195,24 @@ def test_live_hours_are_the_pupils_presences(fleet_data):
         assert reports.overview(reports.Scope()).live_hours_week == 0
 
 
-def test_a_presence_left_open_counts_up_to_the_end_of_its_session(fleet_data):
+def test_a_presence_left_open_counts_up_to_its_last_sign_of_life(fleet_data):
+    # A server killed at 14:25 left the row open: it counts 15 minutes, not up to the end of
+    # the session (14:40) nor up to now (days later).
+    lesson(fleet_data["n1"], at(2026, 11, 9, 14), 40, pupil=[(10, None)], seen=25)
+    with time_machine.travel(at(2026, 11, 12, 10), tick=False):
+        nice = reports.overview(
+            reports.Scope(academy=fleet_data["n1"].school_class.school.department.academy)
+        )
+    assert nice.live_hours_week == pytest.approx(15 / 60)
+
+
+def test_a_presence_left_open_without_any_sign_of_life_counts_nothing(fleet_data):
     lesson(fleet_data["n1"], at(2026, 11, 9, 14), 40, pupil=[(10, None)])
     with time_machine.travel(at(2026, 11, 12, 10), tick=False):
         nice = reports.overview(
             reports.Scope(academy=fleet_data["n1"].school_class.school.department.academy)
         )
-    assert nice.live_hours_week == pytest.approx(30 / 60)
+    assert nice.live_hours_week == 0
 
 
 def test_the_kit_timeline_gives_live_hours_per_iso_week(fleet_data, fleet_team):
