@@ -7,7 +7,7 @@ match a schema is answered with an error and never forwarded.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -119,7 +119,7 @@ class Cue(_Message):
     """A quick signal from the pupil: « Je n'entends pas », « Je fais une pause »..."""
 
     type: Literal["cue"]
-    cue: Literal["cant_hear", "cant_see", "slower", "away", "back"]
+    cue: Literal[CUES]
 
 
 class Chat(_Message):
@@ -134,7 +134,7 @@ REACTIONS = ("thumbs_up", "thumbs_down", "smile", "heart", "clap", "question")
 
 class Reaction(_Message):
     type: Literal["reaction"]
-    reaction: Literal["thumbs_up", "thumbs_down", "smile", "heart", "clap", "question"]
+    reaction: Literal[REACTIONS]
 
 
 class Pause(_Message):
@@ -159,9 +159,7 @@ class Quality(_Message):
 
     type: Literal["quality"]
     level: Literal["good", "degraded", "poor"]
-    reasons: list[Literal["loss", "latency", "low_frame_rate", "freezes"]] = Field(
-        default_factory=list, max_length=4
-    )
+    reasons: list[Literal[QUALITY_REASONS]] = Field(default_factory=list, max_length=4)
     rtt_ms: float | None = Field(default=None, ge=0, le=60_000)
     loss_pct: float = Field(default=0, ge=0, le=100)
     jitter_ms: float | None = Field(default=None, ge=0, le=60_000)
@@ -173,41 +171,31 @@ class Quality(_Message):
     relayed: bool = False
 
 
-ClientMessage = Annotated[
-    Hello
-    | Start
-    | End
-    | Leave
-    | Ping
-    | Signal
-    | Media
-    | Hand
-    | Floor
-    | Cue
-    | Chat
-    | Reaction
-    | Pause
-    | Economy
-    | Quality,
-    Field(discriminator="type"),
-]
+# The client messages, written once: the union the parser validates and CLIENT_TYPES are
+# both derived from this list (each model's ``type`` literal).
+CLIENT_MESSAGES = (
+    Hello,
+    Start,
+    End,
+    Leave,
+    Ping,
+    Signal,
+    Media,
+    Hand,
+    Floor,
+    Cue,
+    Chat,
+    Reaction,
+    Pause,
+    Economy,
+    Quality,
+)
+ClientMessage = Annotated[Union[CLIENT_MESSAGES], Field(discriminator="type")]  # noqa: UP007
 _adapter = TypeAdapter(ClientMessage)
-CLIENT_TYPES = (
-    "hello",
-    "start",
-    "end",
-    "leave",
-    "ping",
-    "signal",
-    "media",
-    "hand",
-    "floor",
-    "cue",
-    "chat",
-    "reaction",
-    "pause",
-    "economy",
-    "quality",
+CLIENT_TYPES = tuple(
+    literal
+    for model in CLIENT_MESSAGES
+    for literal in get_args(model.model_fields["type"].annotation)
 )
 # Messages relayed to the other side as they are, stamped with the server's time.
 RELAYED = ("media", "hand", "floor", "cue", "chat", "reaction", "pause", "economy", "quality")
