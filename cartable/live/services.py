@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q
-from django.db.models.functions import Greatest
+from django.db.models import Exists, F, Max, OuterRef, Q
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from cartable.consent.services import missing_records
@@ -109,10 +109,15 @@ def presence_sweep(*, now=None, seen_before=None) -> Swept:
     its start and then periodically, and ``cartable live_sweep`` runs it from cron."""
     now = now or timezone.now()
     closed = attendance_close_stale(now=now, seen_before=seen_before)
-    abandoned = sum(
-        _abandon_if_idle(session, now)
-        for session in LiveSession.objects.filter(ended_at__isnull=True)
+    # Only the candidates are read (no open row, nobody since ABANDONED_AFTER): the sweep
+    # runs every minute in every process, over every loan of the fleet.
+    idle = (
+        LiveSession.objects.filter(ended_at__isnull=True)
+        .exclude(Exists(Attendance.objects.filter(session=OuterRef("pk"), left_at__isnull=True)))
+        .annotate(last=Coalesce(Max("attendance__left_at"), "started_at"))
+        .filter(last__lte=now - ABANDONED_AFTER)
     )
+    abandoned = sum(_abandon_if_idle(session, now) for session in idle)
     return Swept(rows_closed=closed, sessions_abandoned=abandoned)
 
 
