@@ -289,10 +289,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         closed the row under a live socket (the server stalled longer than the stale delay)."""
         while True:
             await asyncio.sleep(settings.LIVE["HEARTBEAT_SECONDS"])
-            try:
-                await self._touch()
-            except Exception:  # a database hiccup: the next beat tries again
-                log.exception("live heartbeat failed side=%s", self.side)
+            await self._touch_safely()
+
+    async def _touch_safely(self):
+        try:
+            await self._touch()
+        except Exception:  # a database hiccup: the next beat tries again
+            log.exception("live heartbeat failed side=%s", self.side)
 
     async def _touch(self):
         attendance = self.attendance
@@ -318,7 +321,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.touching is not None and not self.touching.done():
             return
         self.touch_stamp = time.monotonic()
-        self.touching = asyncio.ensure_future(self._touch())
+        self.touching = asyncio.ensure_future(self._touch_safely())
 
     # Receiving from the client -------------------------------------------------------
 
