@@ -125,6 +125,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # core: NUL refused (400).
+    "cartable.core.middleware.RefuseNulMiddleware",
     # accounts: which second factor verified this session, then "enter your code first".
     "django_otp.middleware.OTPMiddleware",
     "cartable.accounts.middleware.SecondFactorMiddleware",

@@ -29,3 +29,22 @@ def has_nul(value) -> bool:
     if isinstance(value, list | tuple):
         return any(has_nul(v) for v in value)
     return False
+
+
+class NulRefused(ValueError):
+    """A model saved with a NUL in one of its texts (``refuse_nul_on_save``)."""
+
+
+def refuse_nul_on_save(sender, instance, raw=False, update_fields=None, **kwargs):
+    """``pre_save`` of every model: a text field holding NUL raises ``NulRefused`` before
+    the database sees it. The pages refuse NUL earlier (``RefuseNulMiddleware``), and the
+    imports (``core.spreadsheet``), which write with ``bulk_create``, do too."""
+    from django.db import models
+
+    for field in sender._meta.concrete_fields:
+        if update_fields is not None and field.name not in update_fields:
+            continue
+        if isinstance(field, models.CharField | models.TextField):
+            value = getattr(instance, field.attname, None)
+            if isinstance(value, str) and "\x00" in value:
+                raise NulRefused(f"{sender.__name__}.{field.name} : {NUL_REFUSED}")
