@@ -84,6 +84,13 @@ def _invalid(field: str, message: str) -> HttpResponse:
     response={200: dict},
     openapi_extra={
         "responses": {
+            200: {
+                "description": "Les indicateurs (JSON, ou CSV avec format=csv)",
+                "content": {
+                    "application/json": {"schema": {"type": "object"}},
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            },
             401: {"description": "Aucune personne connectée"},
             403: {"description": "Second facteur à saisir d'abord"},
             404: {"description": "Périmètre hors de vos droits"},
