@@ -125,7 +125,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # core: NUL refused (400).
+    # core: no-store for everyone signed in, Permissions-Policy; then NUL refused (400).
+    "cartable.core.middleware.PrivacyHeadersMiddleware",
     "cartable.core.middleware.RefuseNulMiddleware",
     # accounts: which second factor verified this session, then "enter your code first".
     "django_otp.middleware.OTPMiddleware",
@@ -266,6 +267,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# A form sent without its anti-forgery token gets the French 403 page.
+CSRF_FAILURE_VIEW = "cartable.core.views.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
