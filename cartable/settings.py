@@ -413,6 +413,10 @@ AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
 AXES_FAILURE_LIMIT = env_positive("SIGN_IN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_positive("SIGN_IN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Against password spraying (a few passwords on many accounts): failures are also counted
+# per address across accounts, and past this many within the lockout time every sign-in
+# from that address is refused (cartable/accounts/spraying.py).
+SIGN_IN_ADDRESS_FAILURE_LIMIT = env_positive("SIGN_IN_ADDRESS_FAILURE_LIMIT", 50)
 AXES_USERNAME_CALLABLE = "cartable.accounts.backends.axes_username"
 AXES_LOCKOUT_CALLABLE = "cartable.accounts.views.lockout"  # a French page, HTTP 429
 AXES_RESET_ON_SUCCESS = True

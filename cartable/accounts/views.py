@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from mozilla_django_oidc import views as oidc_views
 
-from . import oidc, services
+from . import oidc, services, spraying
 from .forms import CodeForm, NewPasswordForm, ResetRequestForm, SignInForm
 from .second_factor import requires_second_factor
 
@@ -41,6 +41,12 @@ class SignInView(auth_views.LoginView):
     form_class = SignInForm
     template_name = "accounts/sign_in.html"
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        # Too many failures from this address across accounts: no password is checked.
+        if spraying.address_blocked(request):
+            return spraying.address_lockout(request)
+        return super().post(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
