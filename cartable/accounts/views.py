@@ -30,7 +30,8 @@ log = logging.getLogger("cartable.accounts")
 def safe_next(request: HttpRequest) -> str:
     """Where to go after a step: ``next`` if it stays on this site, else the home page."""
     candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
+    # A path on this site: anything else (« -1e999 ») would be read as a view's name.
+    if candidate.startswith("/") and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate
