@@ -12,6 +12,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from cartable.core.scope import BAD_ACADEMY, BAD_DEPARTMENT
 from cartable.evaluation.api import NotSignedIn
 from cartable.evaluation.api import router as evaluation_router
 from cartable.fleet.api import UNAUTHENTICATED, error
@@ -48,6 +49,14 @@ _MESSAGES = {
 }
 
 
+# A parameter's own message when it does not match its pattern.
+_PATTERN_MESSAGES = {
+    "annee": "Année scolaire attendue sous la forme 2025-2026.",
+    "academie": BAD_ACADEMY,
+    "departement": BAD_DEPARTMENT,
+}
+
+
 def _field_error(detail: dict) -> dict:
     loc = [str(part) for part in detail.get("loc", ())]
     # ("body", "payload", "battery") → "battery"; the body itself → "".
@@ -65,6 +74,10 @@ def _field_error(detail: dict) -> dict:
             message = template.format(**ctx)
         except (KeyError, IndexError):
             message = template
+    if detail.get("type") == "string_pattern_mismatch" and loc[-1:]:
+        message = _PATTERN_MESSAGES.get(loc[-1], message)
+    if loc[:1] == ["query"]:
+        loc = loc[1:]
     if not loc and detail.get("type") == "missing":
         message = "Le corps de la requête (un objet JSON) est obligatoire."
     return {"field": ".".join(loc), "message": message}

@@ -125,6 +125,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # core: no-store for everyone signed in, Permissions-Policy; then NUL refused (400).
+    "cartable.core.middleware.PrivacyHeadersMiddleware",
+    "cartable.core.middleware.RefuseNulMiddleware",
     # accounts: which second factor verified this session, then "enter your code first".
     "django_otp.middleware.OTPMiddleware",
     "cartable.accounts.middleware.SecondFactorMiddleware",
@@ -264,6 +267,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# A form sent without its anti-forgery token gets the French 403 page.
+CSRF_FAILURE_VIEW = "cartable.core.views.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -418,6 +423,10 @@ AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
 AXES_FAILURE_LIMIT = env_positive("SIGN_IN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_positive("SIGN_IN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Against password spraying (a few passwords on many accounts): failures are also counted
+# per address across accounts, and past this many within the lockout time every sign-in
+# from that address is refused (cartable/accounts/spraying.py).
+SIGN_IN_ADDRESS_FAILURE_LIMIT = env_positive("SIGN_IN_ADDRESS_FAILURE_LIMIT", 50)
 AXES_USERNAME_CALLABLE = "cartable.accounts.backends.axes_username"
 AXES_LOCKOUT_CALLABLE = "cartable.accounts.views.lockout"  # a French page, HTTP 429
 AXES_RESET_ON_SUCCESS = True

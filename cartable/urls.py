@@ -24,3 +24,7 @@ urlpatterns = [
     path("code-source/cartable.tar.gz", core_views.source_archive, name="source_archive"),
     path("code-source/licence.txt", core_views.source_licence, name="source_licence"),
 ]
+
+# Bad input (``core.errors.Refused``) answers 400 with its French message; 403, 404 and 500
+# are Django's handlers with the French templates of cartable/templates.
+handler400 = "cartable.core.views.bad_request"

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from mozilla_django_oidc import views as oidc_views
 
-from . import oidc, services
+from . import oidc, services, spraying
 from .forms import CodeForm, NewPasswordForm, ResetRequestForm, SignInForm
 from .second_factor import requires_second_factor
 
@@ -30,7 +30,8 @@ log = logging.getLogger("cartable.accounts")
 def safe_next(request: HttpRequest) -> str:
     """Where to go after a step: ``next`` if it stays on this site, else the home page."""
     candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
+    # A path on this site: anything else (« -1e999 ») would be read as a view's name.
+    if candidate.startswith("/") and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate
@@ -41,6 +42,12 @@ class SignInView(auth_views.LoginView):
     form_class = SignInForm
     template_name = "accounts/sign_in.html"
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        # Too many failures from this address across accounts: no password is checked.
+        if spraying.address_blocked(request):
+            return spraying.address_lockout(request)
+        return super().post(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

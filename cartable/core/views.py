@@ -54,3 +54,25 @@ def source_licence(request: HttpRequest) -> HttpResponse:
     from .source import licence_text
 
     return HttpResponse(licence_text(), content_type="text/plain; charset=utf-8")
+
+
+# Error pages, in French and in the site's layout -------------------------------------------
+# The templates are cartable/templates/400.html, 403.html, 404.html and 500.html; Django's own
+# handlers render 403, 404 and 500 (500 without a request context: its page needs none).
+
+
+def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
+    """400: bad input. A ``Refused`` (``core.errors``) says what was wrong, in French."""
+    from django.shortcuts import render
+
+    from .errors import Refused
+
+    message = exception.message if isinstance(exception, Refused) else None
+    return render(request, "400.html", {"message": message}, status=400)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """403 for a form sent without its anti-forgery token (an old page, cookies off)."""
+    from django.shortcuts import render
+
+    return render(request, "403.html", {"csrf": True}, status=403)

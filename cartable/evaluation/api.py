@@ -8,7 +8,8 @@
   académie and its départements, a coordinator their département. Without ``academie`` or
   ``departement``: the widest scope the person may see (nationally for the ministry).
 - Anonymous: 401. A scope outside one's rights, or someone who may see no figures: 404
-  (the scope's existence is not revealed). A bad ``annee`` or ``format``: 422.
+  (the scope's existence is not revealed). A bad ``annee``, ``format``, or a code that
+  cannot be one (``cartable.core.scope``): 422.
 - The answer: the JSON of ``transmission.schema.json`` (small counts as « < 5 »), or with
   ``format=csv`` the same figures as CSV (``indicators.CSV_COLUMNS``, ``;``-separated).
   A period with no data answers 200 with ``donnees: false`` and the message
@@ -17,11 +18,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import Router
+from ninja import Query, Router
 from ninja.errors import AuthenticationError
 from ninja.security import SessionAuth
 
+from cartable.core.scope import ScopeRefused, scope_codes
 from cartable.fleet.api import error
 from cartable.organisation.access import Actor
 
@@ -37,6 +41,11 @@ OUT_OF_SCOPE = (
     "(vérifiez les codes d'académie et de département)."
 )
 BAD_FORMAT = "Format attendu : json ou csv."
+# What the parameters may be, stated in the schema (and checked again by parse_period and
+# scope_codes, which give the French messages: see cartable/api.py).
+YEAR_PATTERN = r"^\s*(?:[0-9]{4}-[0-9]{4})?\s*$"
+ACADEMY_PATTERN = r"^\s*[0-9]{0,2}\s*$"
+DEPARTMENT_PATTERN = r"^\s*(?:0?(?:[0-9]{1,3}|2[ABab]))?\s*$"
 
 
 class NotSignedIn(AuthenticationError):
@@ -75,6 +84,13 @@ def _invalid(field: str, message: str) -> HttpResponse:
     response={200: dict},
     openapi_extra={
         "responses": {
+            200: {
+                "description": "Les indicateurs (JSON, ou CSV avec format=csv)",
+                "content": {
+                    "application/json": {"schema": {"type": "object"}},
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            },
             401: {"description": "Aucune personne connectée"},
             403: {"description": "Second facteur à saisir d'abord"},
             404: {"description": "Périmètre hors de vos droits"},
@@ -84,10 +100,10 @@ def _invalid(field: str, message: str) -> HttpResponse:
 )
 def evaluation_indicators(
     request: HttpRequest,
-    annee: str = "",
-    academie: str = "",
-    departement: str = "",
-    format: str = "json",  # noqa: A002 (the parameter's public name)
+    annee: Annotated[str, Query(pattern=YEAR_PATTERN, description="2025-2026")] = "",
+    academie: Annotated[str, Query(pattern=ACADEMY_PATTERN, description="25")] = "",
+    departement: Annotated[str, Query(pattern=DEPARTMENT_PATTERN, description="78, 2A")] = "",
+    format: Literal["json", "csv"] = "json",  # noqa: A002 (the parameter's public name)
 ):
     try:
         period = parse_period(annee.strip())
@@ -95,11 +111,13 @@ def evaluation_indicators(
         return _invalid("annee", str(exc))
     if format not in ("json", "csv"):
         return _invalid("format", BAD_FORMAT)
+    try:
+        codes = scope_codes({"academie": academie, "departement": departement})
+    except ScopeRefused as refused:
+        return _invalid(refused.field, refused.message)
     actor = Actor(user=request.user)
     try:
-        scope = resolve(
-            actor, academie.strip()[:3] or None, departement.strip().upper()[:3] or None
-        )
+        scope = resolve(actor, codes.academy, codes.department)
     except Http404:
         return error(404, "not_found", OUT_OF_SCOPE)
     doc = indicators.document(indicators.compute(period, scope), scope)

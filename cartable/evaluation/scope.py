@@ -16,13 +16,8 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
-from cartable.organisation.access import (
-    Action,
-    Actor,
-    academies_for,
-    can,
-    departments_for,
-)
+from cartable.core.scope import ScopeCodes, choices, place_for
+from cartable.organisation.access import Action, Actor
 from cartable.organisation.models import Academy, Department
 
 NATIONAL, ACADEMY, DEPARTMENT = "national", "academy", "department"
@@ -108,41 +103,23 @@ class Scope:
 
 
 def resolve(actor: Actor, academy_code: str | None, department_code: str | None) -> Scope:
-    """The scope asked for (by académie and/or département code), if ``actor`` may see it;
-    the widest one they may see when nothing is asked. Http404 otherwise."""
-    if department_code:
-        department = departments_for(actor, Action.FIGURES_VIEW).filter(code=department_code)
-        department = department.select_related("academy").first()
-        if department is None:
-            raise Http404
-        return Scope(DEPARTMENT, academy=department.academy, department=department)
-    if academy_code:
-        academy = academies_for(actor, Action.FIGURES_VIEW).filter(code=academy_code).first()
-        if academy is None:
-            raise Http404
-        return Scope(ACADEMY, academy=academy)
-    if can(actor, Action.FIGURES_VIEW):
-        return Scope(NATIONAL)
-    academy = academies_for(actor, Action.FIGURES_VIEW).order_by("name").first()
-    if academy is not None:
-        return Scope(ACADEMY, academy=academy)
-    department = (
-        departments_for(actor, Action.FIGURES_VIEW).select_related("academy").order_by("code")
-    ).first()
-    if department is not None:
-        return Scope(DEPARTMENT, academy=department.academy, department=department)
-    raise Http404
+    """The scope asked for (by académie and/or département code, checked by
+    ``cartable.core.scope.scope_codes``), if ``actor`` may see it; the widest one they may
+    see when nothing is asked. Http404 otherwise."""
+    codes = ScopeCodes(academy=academy_code or None, department=department_code or None)
+    place = place_for(actor, Action.FIGURES_VIEW, codes)
+    if place is None:
+        raise Http404
+    if place.department is not None:
+        return Scope(DEPARTMENT, academy=place.academy, department=place.department)
+    if place.academy is not None:
+        return Scope(ACADEMY, academy=place.academy)
+    return Scope(NATIONAL)
 
 
 def choices_for(actor: Actor) -> dict:
     """What the scope selector offers ``actor``: national or not, académies, départements."""
-    return {
-        "national": can(actor, Action.FIGURES_VIEW),
-        "academies": list(academies_for(actor, Action.FIGURES_VIEW).order_by("name")),
-        "departments": list(
-            departments_for(actor, Action.FIGURES_VIEW).select_related("academy").order_by("code")
-        ),
-    }
+    return choices(actor, Action.FIGURES_VIEW)
 
 
 def small(value: int | None, scope: Scope) -> int | str | None:

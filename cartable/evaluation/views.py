@@ -2,9 +2,10 @@
 
 The GET parameters ``annee`` (``2025-2026``), ``academie`` and ``departement`` (codes) choose
 the report; without them it is the current school year and the widest scope the person may
-see (``scope.resolve``). A scope outside one's rights answers 404, as does every page to
-someone who may see no figures (a teacher, the fleet team…); an anonymous visitor is sent to
-sign in. Above a single school every count under 5 shows as « < 5 », here and in every file.
+see (``scope.resolve``). A code that cannot be one answers 400; a scope outside one's rights
+answers 404, as does every page to someone who may see no figures (a teacher, the fleet
+team…); an anonymous visitor is sent to sign in. Above a single school every count under 5
+shows as « < 5 », here and in every file.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from cartable.core.scope import scope_codes
 from cartable.core.views import sign_in_redirect
 from cartable.live.views import request_actor
 from cartable.organisation.access import Actor
@@ -25,11 +27,8 @@ from . import scope as scopes
 
 
 def _scope(request: HttpRequest, actor: Actor) -> scopes.Scope:
-    return scopes.resolve(
-        actor,
-        request.GET.get("academie", "").strip()[:3] or None,
-        request.GET.get("departement", "").strip().upper()[:3] or None,
-    )
+    codes = scope_codes(request.GET)  # a code that cannot be one: 400 (ScopeRefused)
+    return scopes.resolve(actor, codes.academy, codes.department)
 
 
 def _params(period: scopes.Period, scope: scopes.Scope) -> dict:

@@ -16,11 +16,12 @@ import logging
 from datetime import datetime
 from typing import Annotated, Literal
 
+from annotated_types import Interval
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer
-from pydantic import ConfigDict, StringConstraints
+from pydantic import BeforeValidator, ConfigDict, Strict, StringConstraints
 
 from cartable.core.ratelimit import Limiter
 from cartable.organisation.access import Action, Actor, can
@@ -120,6 +121,22 @@ class EnrolOut(Schema):
     heartbeat_interval_s: int
 
 
+def _whole_number(value):
+    """JSON has one kind of number: ``82.0`` is the integer 82 (as JSON Schema says), while
+    ``82.5``, ``true`` and ``"82"`` stay refused (the field is strict after this)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer, also when sent as an integer-valued float; never a boolean nor a string. The
+# bounds sit inside the type, before the conversion, so that the schema states them on the
+# integer (``minimum``, ``maximum``; on a nullable field pydantic would otherwise write them
+# as unknown ``ge``/``le`` keywords, which no client reads).
+Percent = Annotated[int, Strict(), Interval(ge=0, le=100), BeforeValidator(_whole_number)]
+Uptime = Annotated[int, Strict(), Interval(ge=0, le=2_147_483_647), BeforeValidator(_whole_number)]
+
+
 class HeartbeatIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
@@ -127,9 +144,9 @@ class HeartbeatIn(Schema):
         Field(examples=["5.2.1"])
     )
     network: Literal["wifi", "4g", "wired"]
-    signal: int | None = Field(ge=0, le=100, strict=True, description="Signal level, %.")
-    battery: int | None = Field(ge=0, le=100, strict=True, description="Battery level, %.")
-    uptime_s: int = Field(ge=0, le=2_147_483_647, strict=True, description="Seconds since boot.")
+    signal: Percent | None = Field(description="Signal level, %.")
+    battery: Percent | None = Field(description="Battery level, %.")
+    uptime_s: Uptime = Field(description="Seconds since boot.")
 
 
 class DeviceOut(Schema):

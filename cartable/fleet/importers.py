@@ -6,7 +6,8 @@ The file has a header line and one device per line:
   (optional columns, and optional values: a device may be in no kit yet); headers are
   compared without case or accents, spaces and hyphens read as underscores, in any order;
 - separator ``;`` or ``,`` (sniffed from the header); UTF-8, with or without a byte-order
-  mark (the readers are the school directory's, ``cartable.organisation.importers``);
+  mark (read by ``cartable.core.spreadsheet``, shared by every import: other encodings,
+  NUL characters and fields over 131,072 characters are refused with their line);
 - ``type``: the code (``class_box``, ``pupil_tablet``…) or the French label (« Tablette de
   l'élève »), without regard to case or accents;
 - ``cartable``: the reference of a kit that exists and is not retired (kits are not created
@@ -20,22 +21,14 @@ case), is an error.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Upper
 
-from cartable.organisation.importers import (
-    RowError,
-    _FileRejected,
-    _header_key,
-    _plain,
-    _read_text,
-    _sniff_delimiter,
-)
+from cartable.core.spreadsheet import FileRefused, csv_records, read_text
+from cartable.organisation.importers import RowError, _header_key, _plain
 
 from .models import Device, Kit
 
@@ -106,11 +99,11 @@ def devices_import(*, file) -> DeviceImportResult:
     mode), all or none; see the module docstring for the rules."""
     result = DeviceImportResult()
     try:
-        text = _read_text(file)
-    except _FileRejected as rejected:
-        result.errors.append(rejected.error)
+        text = read_text(file)
+        devices = _check(text, result.errors)
+    except FileRefused as refused:  # the file itself (encoding, NUL, an endless field)
+        result.errors.append(RowError(refused.line, refused.message))
         return result
-    devices = _check(text, result.errors)
     if result.errors:
         return result
     try:
@@ -133,8 +126,8 @@ def devices_import(*, file) -> DeviceImportResult:
 
 def _check(text: str, errors: list[RowError]) -> list[Device]:
     """Parse and check every line; the devices to create, or problems in ``errors``."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
-    header = next(reader, None)
+    records = csv_records(text)
+    header = next(records, (1, None))[1]
     if not header or not any(cell.strip() for cell in header):
         errors.append(RowError(1, "le fichier est vide."))
         return []
@@ -163,9 +156,7 @@ def _check(text: str, errors: list[RowError]) -> list[Device]:
     width = len(header)
     rows: list[tuple[int, dict]] = []
     first_seen: dict[str, int] = {}  # upper-cased serial -> its line
-    line_end = reader.line_num
-    for record in reader:
-        line, line_end = line_end + 1, reader.line_num
+    for line, record in records:
         if not record or not any(cell.strip() for cell in record):
             continue  # blank lines, often at the end of a hand-edited file
         if len(record) != width:

@@ -49,6 +49,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate, TruncWeek
 from django.utils import timezone
 
+from cartable.core.scope import ScopeCodes, choices, place_for
 from cartable.live.models import Attendance, LiveSession, presence_end
 from cartable.organisation.access import (
     Action,
@@ -135,44 +136,17 @@ def may_track(actor: Actor) -> bool:
 
 
 def scope_for(actor: Actor, *, academy_code: str = "", department_code: str = "") -> Scope | None:
-    """The scope named by the codes, if ``actor`` may follow kits there; without codes,
-    the widest one they may (the country, else their first académie, else their first
-    département). None when they may not."""
-    if department_code:
-        department = (
-            departments_for(actor, Action.KIT_TRACK)
-            .select_related("academy")
-            .filter(code=department_code)
-            .first()
-        )
-        return Scope(academy=department.academy, department=department) if department else None
-    if academy_code:
-        academy = academies_for(actor, Action.KIT_TRACK).filter(code=academy_code).first()
-        return Scope(academy=academy) if academy else None
-    if can(actor, Action.KIT_TRACK):
-        return Scope()
-    academy = academies_for(actor, Action.KIT_TRACK).order_by("name").first()
-    if academy is not None:
-        return Scope(academy=academy)
-    department = (
-        departments_for(actor, Action.KIT_TRACK).select_related("academy").order_by("code").first()
-    )
-    return Scope(academy=department.academy, department=department) if department else None
+    """The scope named by the codes (checked by ``cartable.core.scope.scope_codes``), if
+    ``actor`` may follow kits there; without codes, the widest one they may (the country,
+    else their first académie, else their first département). None when they may not."""
+    codes = ScopeCodes(academy=academy_code or None, department=department_code or None)
+    place = place_for(actor, Action.KIT_TRACK, codes)
+    return Scope(academy=place.academy, department=place.department) if place else None
 
 
 def scope_choices(actor: Actor) -> dict:
     """What the scope selector offers ``actor``."""
-    national = can(actor, Action.KIT_TRACK)
-    academies = list(academies_for(actor, Action.KIT_TRACK).order_by("name"))
-    departments = list(
-        departments_for(actor, Action.KIT_TRACK).select_related("academy").order_by("code")
-    )
-    return {
-        "national": national,
-        "academies": academies,
-        "departments": departments,
-        "several": national or len(academies) + len(departments) > 1,
-    }
+    return choices(actor, Action.KIT_TRACK)
 
 
 # Use ------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ registers' downloads (``Action.KIT_TRACK``).
 
 The fleet team and the national level follow every kit; a DANE the kits lent in their
 académie, a coordinator those lent in their département. A scope is chosen with the GET
-parameters ``academie`` and ``departement`` (codes), checked against the person's own; a
+parameters ``academie`` and ``departement`` (codes, ``cartable.core.scope``: a value that
+cannot be a code answers 400), checked against the person's own; a
 scope or a kit outside theirs answers 404, as does any page to someone who may follow no
 kit. An anonymous visitor is sent to sign in. No page or file names a pupil.
 """
@@ -19,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from cartable.core.scope import scope_codes
 from cartable.core.views import sign_in_redirect
 from cartable.live.views import request_actor
 from cartable.organisation.access import Action, Actor, can
@@ -28,10 +30,9 @@ from .models import Kit
 
 
 def _scope(request: HttpRequest, actor: Actor) -> reports.Scope:
+    codes = scope_codes(request.GET)  # a code that cannot be one: 400 (ScopeRefused)
     scope = reports.scope_for(
-        actor,
-        academy_code=request.GET.get("academie", "").strip()[:3],
-        department_code=request.GET.get("departement", "").strip().upper()[:3],
+        actor, academy_code=codes.academy or "", department_code=codes.department or ""
     )
     if scope is None:
         raise Http404

@@ -22,9 +22,6 @@ that morning), the end date the morning classes resume.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -32,6 +29,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from django.db import transaction
+
+from cartable.core.spreadsheet import FileRefused, csv_records, json_load, read_text
 
 from .models import Academy, SchoolHoliday
 
@@ -252,10 +251,7 @@ def _records(text: str) -> tuple[list[tuple[int, dict[str, str]]], bool]:
 
 
 def _json_records(text: str) -> list[tuple[int, dict[str, str]]]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _Rejected(CalendarError(exc.lineno, f"JSON illisible ({exc.msg}).")) from exc
+    data = json_load(text)  # FileRefused when it does not parse or is nested too deep
     if isinstance(data, dict):
         data = data.get("results", data.get("records"))
     if not isinstance(data, list):
@@ -285,11 +281,8 @@ def _keyed(raw: dict) -> dict[str, str]:
 
 
 def _csv_records(text: str) -> list[tuple[int, dict[str, str]]]:
-    header_line = text.split("\n", 1)[0]
-    counts = {sep: header_line.count(sep) for sep in (";", ",", "\t")}
-    delimiter = max(counts, key=lambda sep: counts[sep]) if any(counts.values()) else ";"
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = next(reader, None)
+    records = csv_records(text)  # FileRefused on an endless field
+    header = next(records, (1, None))[1]
     if not header or not any(cell.strip() for cell in header):
         raise _Rejected(CalendarError(1, "le fichier est vide."))
     keys = [_header_key(cell) for cell in header]
@@ -304,9 +297,7 @@ def _csv_records(text: str) -> list[tuple[int, dict[str, str]]]:
             )
         )
     rows = []
-    line_end = reader.line_num
-    for record in reader:
-        line, line_end = line_end + 1, reader.line_num
+    for line, record in records:
         if not record or not any(cell.strip() for cell in record):
             continue
         if len(record) != len(keys):
@@ -353,22 +344,16 @@ def calendar_import(*, file) -> CalendarImportResult:
     in binary or text mode). All or nothing: every bad line is listed and nothing is
     written if there is one. Otherwise, for each zone and school year in the file, its
     holidays replace those already loaded (a corrected calendar replaces the old one)."""
-    from .services import read_content
-
     result = CalendarImportResult()
     try:
-        data = read_content(file)
-        if isinstance(data, bytes):
-            try:
-                data = data.decode("utf-8-sig")
-            except UnicodeDecodeError as exc:
-                line = data.count(b"\n", 0, exc.start) + 1
-                raise _Rejected(
-                    CalendarError(line, "le fichier n'est pas encodé en UTF-8.")
-                ) from exc
-        records, is_json = _records(data.removeprefix("\ufeff"))
+        # The shared reader refuses other encodings, NUL characters, endless CSV fields and
+        # JSON nested too deep, with their line (cartable.core.spreadsheet).
+        records, is_json = _records(read_text(file))
     except _Rejected as rejected:
         result.errors.append(rejected.error)
+        return result
+    except FileRefused as refused:
+        result.errors.append(CalendarError(refused.line, refused.message))
         return result
 
     resolve = _zone_resolver()

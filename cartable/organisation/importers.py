@@ -4,7 +4,8 @@ The file is the directory's CSV export (dataset ``fr-en-annuaire-education``), a
 downloaded from data.education.gouv.fr or re-distributed:
 
 - separator ``;`` (the official export), or ``,`` or a tab (copies): sniffed from the header;
-- UTF-8, with or without a byte-order mark;
+- UTF-8, with or without a byte-order mark (read by ``cartable.core.spreadsheet``, which
+  refuses other encodings, NUL characters and endless fields with their line);
 - header as labels (``Identifiant_de_l_etablissement``), as API field names
   (``identifiant_de_l_etablissement``), or the 2020 spelling ``Code postal``: headers are
   compared lower-cased, with spaces and hyphens read as underscores;
@@ -31,8 +32,6 @@ Rules (see ``schools_import``):
 
 from __future__ import annotations
 
-import csv
-import io
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -41,8 +40,10 @@ from datetime import date, datetime
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
+from cartable.core.spreadsheet import FileRefused, csv_records, read_text
+
 from .models import Academy, Department, School
-from .services import normalise_academy_code, normalise_department_code, read_content
+from .services import normalise_academy_code, normalise_department_code
 from .validators import normalise_uai, validate_uai
 
 BATCH_SIZE = 1000
@@ -214,36 +215,6 @@ def _header_key(name: str) -> str:
     return name.strip().lstrip("\ufeff").lower().replace(" ", "_").replace("-", "_")
 
 
-def _read_text(file) -> str:
-    """The whole file as text. Raises ``_FileRejected`` if it is not UTF-8."""
-    data = read_content(file)
-    if isinstance(data, str):
-        return data.removeprefix("\ufeff")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise _FileRejected(
-            RowError(
-                line,
-                "le fichier n'est pas encodé en UTF-8 (caractère illisible) : "
-                "enregistrez-le au format « CSV UTF-8 ».",
-            )
-        ) from exc
-
-
-class _FileRejected(Exception):
-    def __init__(self, error: RowError):
-        super().__init__(str(error))
-        self.error = error
-
-
-def _sniff_delimiter(text: str) -> str:
-    header = text.split("\n", 1)[0]
-    counts = {sep: header.count(sep) for sep in (";", ",", "\t")}
-    return max(counts, key=lambda sep: counts[sep]) if any(counts.values()) else ";"
-
-
 def _parse_date(value: str) -> date | None:
     value = value.strip()
     if not value:
@@ -282,11 +253,11 @@ def schools_import(*, file, academies: Iterable[str] | None = None) -> ImportRes
     wanted = _academy_filter(academies)
     result = ImportResult()
     try:
-        text = _read_text(file)
-    except _FileRejected as rejected:
-        result.errors.append(rejected.error)
+        text = read_text(file)
+        rows, department_names, columns = _check(text, wanted, result)
+    except FileRefused as refused:  # the file itself (encoding, NUL, an endless field)
+        result.errors.append(RowError(refused.line, refused.message))
         return result
-    rows, department_names, columns = _check(text, wanted, result)
     if result.errors:
         return result
     _write(rows=rows, columns=columns, department_names=department_names, result=result)
@@ -299,8 +270,8 @@ def _check(
     """Parse and check every row. Returns the values to write per UAI, the département names
     seen, and the model fields the file provides; problems go to ``result.errors``."""
     errors = result.errors
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
-    header = next(reader, None)
+    records = csv_records(text)
+    header = next(records, (1, None))[1]
     if not header or not any(cell.strip() for cell in header):
         errors.append(RowError(1, "le fichier est vide."))
         return {}, {}, set()
@@ -346,10 +317,8 @@ def _check(
     rows: dict[str, dict] = {}
     first_seen: dict[str, tuple[int, str, str]] = {}  # uai -> (line, name, département)
     department_names: dict[int, str] = {}
-    line_end = reader.line_num
 
-    for record in reader:
-        line, line_end = line_end + 1, reader.line_num
+    for line, record in records:
         if not record or not any(cell.strip() for cell in record):
             continue  # blank lines, often at the end of a hand-edited file
         if len(record) != width:

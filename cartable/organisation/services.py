@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 import re
 import secrets
 from collections.abc import Callable
@@ -22,6 +21,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+
+from cartable.core.spreadsheet import FileRefused, read_text
 
 from .models import (
     ROLE_SCOPE,
@@ -90,20 +91,11 @@ def normalise_department_code(value: str) -> str:
     return code
 
 
-def read_content(file) -> bytes | str:
-    """The content of ``file``: a path, or a file object opened in binary or text mode (an
-    uploaded file, a StringIO)."""
-    return Path(file).read_bytes() if isinstance(file, str | os.PathLike) else file.read()
-
-
 def _read_text(file) -> str:
-    data = read_content(file)
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ReferenceDataError("Le fichier n'est pas encodé en UTF-8.") from exc
-    return data.removeprefix("\ufeff")
+    try:
+        return read_text(file)
+    except FileRefused as refused:
+        raise ReferenceDataError(str(refused)) from refused
 
 
 def academies_read(file=None) -> list[AcademyRow]:
