@@ -236,6 +236,7 @@ export class LiveLink extends EventTarget {
   resumeNegotiation() {
     const pc = this.pc;
     if (!pc) return;
+    if (this.side === 'class' && !this.offered && !this.peerPresent) return; // still held
     if (pc.signalingState === 'have-local-offer' && pc.localDescription) {
       this.sendDescription(pc);
     } else if (this.side === 'class' && ['failed', 'disconnected'].includes(pc.iceConnectionState)) {
@@ -256,23 +257,32 @@ export class LiveLink extends EventTarget {
           peerName: message.peer_name,
         });
         this.emit('session', { live: this.sessionLive });
+        this.maybeStartPeer();
         break;
-      case 'peer_joined':
+      case 'peer_joined': {
         // The same peer connection on the other side (it only lost its signalling, or the
         // server restarted): keep the media going. Otherwise the other side is a new page
-        // and whatever was negotiated with the old one is gone: start afresh.
-        if (!(this.pc && message.pc && message.pc === this.remotePcId)) this.closePeer();
+        // and whatever was negotiated with the old one is gone: start afresh, except with
+        // the class's prepared peer connection, which no pupil has seen yet.
+        const samePeer = this.pc && message.pc && message.pc === this.remotePcId;
+        const prepared = this.side === 'class' && this.pc && !this.offered;
+        if (!samePeer && !prepared) this.closePeer();
         this.peerPresent = true;
-        this.emit('peer', { present: true });
         this.maybeStartPeer();
+        // The prepared offer (with the candidates gathered meanwhile) goes at once.
+        if (prepared && this.pc.signalingState === 'have-local-offer') this.sendDescription(this.pc);
+        this.emit('peer', { present: true });
         if (this.side === 'class' && this.pc) this.sendPause();
         break;
+      }
       case 'peer_left':
         this.peerPresent = false;
         // Left on purpose: the media stops. Lost: the media may well go on; the peer
         // connection ends by itself if the other side does not come back.
         if (message.reason !== 'lost') this.closePeer();
         this.emit('peer', { present: false, reason: message.reason });
+        // The class prepares the next pupil's peer connection at once.
+        this.maybeStartPeer();
         break;
       case 'session_started':
         // The relay's credentials come with the session they are valid for.
@@ -318,9 +328,14 @@ export class LiveLink extends EventTarget {
 
   // Peer connection ---------------------------------------------------------------------
 
-  /** The class side opens the peer connection once the pupil is there and media is ready. */
+  /**
+   * The class side opens the peer connection as soon as the session is live and its media
+   * is ready, before the pupil is there: the offer is made and the candidates gathered
+   * beforehand, and all of it goes to the pupil the moment the pupil joins (docs/protocol.md,
+   * "Negotiation"). Nothing is sent while the pupil is away.
+   */
   maybeStartPeer() {
-    if (this.side !== 'class' || this.pc || !this.sessionLive || !this.peerPresent) return;
+    if (this.side !== 'class' || this.pc || !this.sessionLive) return;
     if (!this.local.board && !this.local.class) return;
     const pc = this.createPeer();
     for (const label of ['board', 'class']) {
@@ -465,10 +480,14 @@ export class LiveLink extends EventTarget {
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.lastStats = null;
+    // Class side: whether this peer connection's offer has gone to a pupil. Until then
+    // the offer is held and its candidates are not sent: they are in the offer when it goes.
+    this.offered = false;
     pc.addEventListener('negotiationneeded', async () => {
       try {
         this.makingOffer = true;
         await pc.setLocalDescription();
+        if (this.pc !== pc || (this.side === 'class' && !this.peerPresent)) return;
         this.sendDescription(pc);
       } catch (err) {
         console.error('negotiation', err);
@@ -477,7 +496,7 @@ export class LiveLink extends EventTarget {
       }
     });
     pc.addEventListener('icecandidate', ({ candidate }) => {
-      if (candidate && this.pc === pc) {
+      if (candidate && this.pc === pc && (this.side !== 'class' || this.offered)) {
         this.send({ type: 'signal', pc: this.pcId, candidate: candidate.toJSON() });
       }
     });
@@ -506,7 +525,10 @@ export class LiveLink extends EventTarget {
       this.emit('connection', { state: pc.connectionState });
       if (pc.connectionState === 'connected' && this.side === 'class') this.tuneBoard();
       // Kept through a "lost" peer, but the peer did not come back and the path is dead.
-      if (pc.connectionState === 'failed' && !this.peerPresent) this.closePeer();
+      if (pc.connectionState === 'failed' && !this.peerPresent) {
+        this.closePeer();
+        this.maybeStartPeer();
+      }
     });
     pc.addEventListener('iceconnectionstatechange', () => this.watchIce(pc));
     clearInterval(this.qualityTimer);
@@ -546,6 +568,7 @@ export class LiveLink extends EventTarget {
       description: pc.localDescription.toJSON(),
     };
     if (this.side === 'class') {
+      if (pc.localDescription.type === 'offer') this.offered = true;
       message.tracks = {};
       pc.getTransceivers().forEach((transceiver, index) => {
         if (transceiver.mid !== null) message.tracks[transceiver.mid] = CLASS_LABELS[index];
@@ -592,7 +615,7 @@ export class LiveLink extends EventTarget {
   async sampleQuality(pc) {
     if (this.pc !== pc || pc.connectionState !== 'connected') return;
     const stats = await pc.getStats();
-    const now = { at: performance.now(), lost: 0, received: 0, bytes: 0, freezes: 0 };
+    const now = { at: performance.now(), lost: 0, received: 0, bytes: 0, freezes: 0, dropped: 0 };
     let video = null;
     let rtt = null;
     let jitter = null;
@@ -607,6 +630,7 @@ export class LiveLink extends EventTarget {
         now.received += s.packetsReceived || 0;
         now.bytes += s.bytesReceived || 0;
         if (s.kind === 'video') now.freezes += s.freezeCount || 0;
+        if (s.kind === 'video') now.dropped += s.framesDropped || 0;
         if (s.kind === 'video' && s.mid === mainMid) video = s;
         if (s.kind === 'audio' && s.jitter !== undefined) jitter = s.jitter * 1000;
       } else if (s.type === 'transport' && s.selectedCandidatePairId) {
@@ -627,6 +651,7 @@ export class LiveLink extends EventTarget {
     const received = Math.max(0, now.received - last.received);
     const loss = lost + received ? (100 * lost) / (lost + received) : 0;
     const freezes = Math.max(0, now.freezes - last.freezes);
+    const dropped = Math.max(0, now.dropped - last.dropped);
     const expectVideo = this.side === 'pupil' ? !this.paused : this.remoteCamera === true;
     const fps = video && video.framesPerSecond !== undefined ? video.framesPerSecond : null;
     const reasons = [];
@@ -644,8 +669,13 @@ export class LiveLink extends EventTarget {
     else if (rtt !== null && rtt >= 300) flag('degraded', 'latency');
     // In the data-saving mode the board sends 5 frames a second on purpose.
     const [poorFps, degradedFps] = this.economy ? [2, 4] : [5, 15];
+    // A frame rate somewhat low on a clean link is the sender's (a busy class station, a
+    // camera in the dark): it says nothing of the link, so it degrades the level only with a
+    // sign that frames go missing on the way (packets lost, frames dropped, a freeze). A
+    // picture nearly stopped is poor whatever the cause.
+    const framesGoMissing = lost > 0 || dropped > 0 || freezes > 0;
     if (expectVideo && (fps === null || fps < poorFps)) flag('poor', 'low_frame_rate');
-    else if (expectVideo && fps < degradedFps) flag('degraded', 'low_frame_rate');
+    else if (expectVideo && fps < degradedFps && framesGoMissing) flag('degraded', 'low_frame_rate');
     if (freezes > 0) flag(freezes > 1 ? 'poor' : 'degraded', 'freezes');
     const sample = {
       type: 'quality',
