@@ -26,7 +26,10 @@ export const PROTOCOL_VERSION = 1;
 const CLASS_LABELS = /** @type {TrackLabel[]} */ (['board', 'class', 'audio', 'pupil_camera']);
 // Close codes after which reconnecting is pointless (docs/protocol.md, "Closing").
 const FINAL_CLOSES = new Set([1000, 4400, 4403, 4409, 4410, 4413, 4429]);
-const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
+// The first try comes quickly: most cuts are a brief network change or a server restart.
+const BACKOFF_MS = [100, 500, 1000, 2000, 4000, 8000];
+// A path "disconnected" this long is restarted (docs/protocol.md, "ICE restart").
+const ICE_RESTART_AFTER_MS = 1000;
 const MAX_ATTEMPTS = 40; // about five minutes of trying
 const QUALITY_EVERY_MS = 3000;
 // Sending priorities: on a poor link, audio first, then the board, then the class.
@@ -539,7 +542,8 @@ export class LiveLink extends EventTarget {
   /**
    * Bring a failed media path back with an ICE restart (a network change, Wi-Fi to 4G).
    * The class side restarts: it is the side that offers. A path only "disconnected" often
-   * comes back by itself; if it has not within 2 seconds, restart too.
+   * comes back by itself; if it has not within ICE_RESTART_AFTER_MS, restart too, without
+   * waiting for "failed".
    */
   watchIce(pc) {
     if (this.pc !== pc || this.side !== 'class') return;
@@ -549,7 +553,7 @@ export class LiveLink extends EventTarget {
     } else if (pc.iceConnectionState === 'disconnected') {
       this.iceTimer = setTimeout(() => {
         if (this.pc === pc && pc.iceConnectionState === 'disconnected') pc.restartIce();
-      }, 2000);
+      }, ICE_RESTART_AFTER_MS);
     }
   }
 
