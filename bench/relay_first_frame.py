@@ -1,6 +1,6 @@
 """First frame through the TURN relay: from the pupil's tap on « Rejoindre la classe » to
-the first decoded frame of the board camera, with every packet relayed by coturn, over UDP
-then over TCP. Prints figures; asserts nothing.
+the first decoded frame of the board camera, with every packet relayed by coturn, over UDP,
+over TCP, then over TLS. Prints figures; asserts nothing.
 
     cd /work/main && .venv/bin/python bench/relay_first_frame.py [--runs 6]
 
@@ -8,6 +8,9 @@ For each transport, a real coturn (tests/e2e/coturn.py's Coturn: loopback only, 
 REST scheme with use-auth-secret, loopback peers allowed) is started in the private network
 namespace, and the platform with:
     TURN_URLS=turn:127.0.0.1:PORT?transport=udp   (then ?transport=tcp: one URL only)
+    (TLS: turns:127.0.0.1:443?transport=tcp, coturn with a certificate from a certificate
+    authority made for the run, tests/e2e/coturn.py's TestAuthority, and a Chromium told
+    to accept its keys with --ignore-certificate-errors-spki-list)
     TURN_SECRET=<coturn's secret>
     LIVE_ICE_TRANSPORT_POLICY=relay               (both sides may use relay candidates only)
 Each run is timed as bench/join_time.py times a join (its page instrumentation is reused):
@@ -29,23 +32,42 @@ from collections import Counter
 import harness
 import join_time
 
-TRANSPORTS = ("udp", "tcp")
+TRANSPORTS = ("udp", "tcp", "tls")
 # For orientation, from the environment's testing notes (one run on a machine like this one).
 REFERENCE_MS = {"udp": 700, "tcp": 990}
 
 
 def one_round(transport: str, args) -> list[dict]:
     coturn_module = harness.e2e_module("coturn")
-    coturn = coturn_module.Coturn(harness.free_port())
+    browser_args: list[str] = []
+    authority = None
+    if transport == "tls":
+        import tempfile
+        from pathlib import Path
+
+        authority = coturn_module.TestAuthority(Path(tempfile.mkdtemp(prefix="cartable-ca-")))
+        coturn = coturn_module.Coturn(
+            harness.free_port(), tls=(authority.cert, authority.key), tls_port=443
+        )
+        browser_args = [f"--ignore-certificate-errors-spki-list={','.join(authority.spki_hashes)}"]
+    else:
+        coturn = coturn_module.Coturn(harness.free_port())
     results: list[dict] = []
     try:
-        url = f"turn:127.0.0.1:{coturn.port}?transport={transport}"
+        url = (
+            coturn.tls_url
+            if transport == "tls"
+            else f"turn:127.0.0.1:{coturn.port}?transport={transport}"
+        )
         env = {
             "TURN_URLS": url,
             "TURN_SECRET": coturn.secret,
             "LIVE_ICE_TRANSPORT_POLICY": "relay",
         }
-        with harness.running_platform(env) as platform, harness.chromium() as browser:
+        with (
+            harness.running_platform(env) as platform,
+            harness.chromium(browser_args) as browser,
+        ):
             print()
             print(f"== TURN over {transport.upper()}: TURN_URLS={url}, relay only")
             station = harness.new_device(browser, [harness.STEP_MARKS_JS])
@@ -73,6 +95,8 @@ def one_round(transport: str, args) -> list[dict]:
             coturn.stop()
         finally:
             shutil.rmtree(coturn.dir, ignore_errors=True)
+            if authority is not None:
+                shutil.rmtree(authority.cert.parent, ignore_errors=True)
     return results
 
 
@@ -143,8 +167,12 @@ def main() -> int:
             note = f"; {missing} run(s) without a frame" if missing else ""
             print(
                 f"for orientation: TURN/{transport.upper()} p50 {p50:.0f} ms here (decoded); "
-                f"the environment notes measured {REFERENCE_MS[transport]} ms once on a "
-                f"machine like this one{note}"
+                + (
+                    f"the environment notes measured {REFERENCE_MS[transport]} ms once on a "
+                    f"machine like this one{note}"
+                    if transport in REFERENCE_MS
+                    else f"no reference figure{note}"
+                )
             )
     print(f"\n{cpu_use} (all rounds, set-up included)")
     print(f"\n(total {time.monotonic() - started:.0f} s)")

@@ -6,6 +6,8 @@ Both fake cameras play a known picture (tests/e2e/quadrants.py): four coloured q
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, assert_accessible
@@ -202,13 +204,34 @@ def test_fixed_view_refuses_the_pupil_and_says_why(lesson):
     wait_until(lambda: shows_only(pupil, "blue"))
 
 
+def wait_while_moving(page, done_js, progress_js, *, stalled=30.0, limit=180.0):
+    """Wait until ``done_js`` is true, for as long as ``progress_js`` keeps changing: fail
+    when it has not changed for ``stalled`` seconds (or after ``limit``, a bound)."""
+    deadline = time.monotonic() + limit
+    last, moved = None, time.monotonic()
+    while time.monotonic() < deadline:
+        if page.evaluate(done_js):
+            return
+        now = page.evaluate(progress_js)
+        if now != last:
+            last, moved = now, time.monotonic()
+        elif time.monotonic() - moved > stalled:
+            raise AssertionError(f"no progress for {stalled:.0f} s (last: {last!r})")
+        time.sleep(0.1)
+    raise AssertionError(f"not done within {limit:.0f} s (last: {last!r})")
+
+
 def test_a_still_of_the_board_arrives_at_full_resolution(lesson):
     station, pupil = lesson
     pupil.get_by_role("button", name="Photo du tableau").click()
     image = pupil.locator("#still-image")
-    pupil.wait_for_function(
+    # A full-resolution PNG is about 2 MB in some 130 chunks: on a busy machine it may take
+    # long. Wait as long as it moves (the progress shown changes), not a fixed time.
+    wait_while_moving(
+        pupil,
         "() => document.getElementById('still-image').complete"
-        " && document.getElementById('still-image').naturalWidth > 0"
+        " && document.getElementById('still-image').naturalWidth > 0",
+        "() => document.getElementById('still-progress').textContent",
     )
     natural = image.evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
     assert natural == [1920, 1080]

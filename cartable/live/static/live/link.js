@@ -29,7 +29,10 @@ const FINAL_CLOSES = new Set([1000, 4400, 4403, 4409, 4410, 4413, 4429]);
 // The server lost its message bus (Redis restarting) and asks to come back, even when this
 // was the very first connection.
 const TRY_AGAIN = 1013;
-const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
+// The first try comes quickly: most cuts are a brief network change or a server restart.
+const BACKOFF_MS = [100, 500, 1000, 2000, 4000, 8000];
+// A path "disconnected" this long is restarted (docs/protocol.md, "ICE restart").
+const ICE_RESTART_AFTER_MS = 1000;
 const MAX_ATTEMPTS = 40; // about five minutes of trying
 const QUALITY_EVERY_MS = 3000;
 // Sending priorities: on a poor link, audio first, then the board, then the class.
@@ -242,6 +245,7 @@ export class LiveLink extends EventTarget {
   resumeNegotiation() {
     const pc = this.pc;
     if (!pc) return;
+    if (this.side === 'class' && !this.offered && !this.peerPresent) return; // still held
     if (pc.signalingState === 'have-local-offer' && pc.localDescription) {
       this.sendDescription(pc);
     } else if (this.side === 'class' && ['failed', 'disconnected'].includes(pc.iceConnectionState)) {
@@ -262,23 +266,32 @@ export class LiveLink extends EventTarget {
           peerName: message.peer_name,
         });
         this.emit('session', { live: this.sessionLive });
+        this.maybeStartPeer();
         break;
-      case 'peer_joined':
+      case 'peer_joined': {
         // The same peer connection on the other side (it only lost its signalling, or the
         // server restarted): keep the media going. Otherwise the other side is a new page
-        // and whatever was negotiated with the old one is gone: start afresh.
-        if (!(this.pc && message.pc && message.pc === this.remotePcId)) this.closePeer();
+        // and whatever was negotiated with the old one is gone: start afresh, except with
+        // the class's prepared peer connection, which no pupil has seen yet.
+        const samePeer = this.pc && message.pc && message.pc === this.remotePcId;
+        const prepared = this.side === 'class' && this.pc && !this.offered;
+        if (!samePeer && !prepared) this.closePeer();
         this.peerPresent = true;
-        this.emit('peer', { present: true });
         this.maybeStartPeer();
+        // The prepared offer (with the candidates gathered meanwhile) goes at once.
+        if (prepared && this.pc.signalingState === 'have-local-offer') this.sendDescription(this.pc);
+        this.emit('peer', { present: true });
         if (this.side === 'class' && this.pc) this.sendPause();
         break;
+      }
       case 'peer_left':
         this.peerPresent = false;
         // Left on purpose: the media stops. Lost: the media may well go on; the peer
         // connection ends by itself if the other side does not come back.
         if (message.reason !== 'lost') this.closePeer();
         this.emit('peer', { present: false, reason: message.reason });
+        // The class prepares the next pupil's peer connection at once.
+        this.maybeStartPeer();
         break;
       case 'session_started':
         // The relay's credentials come with the session they are valid for.
@@ -324,9 +337,14 @@ export class LiveLink extends EventTarget {
 
   // Peer connection ---------------------------------------------------------------------
 
-  /** The class side opens the peer connection once the pupil is there and media is ready. */
+  /**
+   * The class side opens the peer connection as soon as the session is live and its media
+   * is ready, before the pupil is there: the offer is made and the candidates gathered
+   * beforehand, and all of it goes to the pupil the moment the pupil joins (docs/protocol.md,
+   * "Negotiation"). Nothing is sent while the pupil is away.
+   */
   maybeStartPeer() {
-    if (this.side !== 'class' || this.pc || !this.sessionLive || !this.peerPresent) return;
+    if (this.side !== 'class' || this.pc || !this.sessionLive) return;
     if (!this.local.board && !this.local.class) return;
     const pc = this.createPeer();
     for (const label of ['board', 'class']) {
@@ -471,10 +489,14 @@ export class LiveLink extends EventTarget {
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.lastStats = null;
+    // Class side: whether this peer connection's offer has gone to a pupil. Until then
+    // the offer is held and its candidates are not sent: they are in the offer when it goes.
+    this.offered = false;
     pc.addEventListener('negotiationneeded', async () => {
       try {
         this.makingOffer = true;
         await pc.setLocalDescription();
+        if (this.pc !== pc || (this.side === 'class' && !this.peerPresent)) return;
         this.sendDescription(pc);
       } catch (err) {
         console.error('negotiation', err);
@@ -483,7 +505,7 @@ export class LiveLink extends EventTarget {
       }
     });
     pc.addEventListener('icecandidate', ({ candidate }) => {
-      if (candidate && this.pc === pc) {
+      if (candidate && this.pc === pc && (this.side !== 'class' || this.offered)) {
         this.send({ type: 'signal', pc: this.pcId, candidate: candidate.toJSON() });
       }
     });
@@ -512,7 +534,10 @@ export class LiveLink extends EventTarget {
       this.emit('connection', { state: pc.connectionState });
       if (pc.connectionState === 'connected' && this.side === 'class') this.tuneBoard();
       // Kept through a "lost" peer, but the peer did not come back and the path is dead.
-      if (pc.connectionState === 'failed' && !this.peerPresent) this.closePeer();
+      if (pc.connectionState === 'failed' && !this.peerPresent) {
+        this.closePeer();
+        this.maybeStartPeer();
+      }
     });
     pc.addEventListener('iceconnectionstatechange', () => this.watchIce(pc));
     clearInterval(this.qualityTimer);
@@ -523,7 +548,8 @@ export class LiveLink extends EventTarget {
   /**
    * Bring a failed media path back with an ICE restart (a network change, Wi-Fi to 4G).
    * The class side restarts: it is the side that offers. A path only "disconnected" often
-   * comes back by itself; if it has not within 2 seconds, restart too.
+   * comes back by itself; if it has not within ICE_RESTART_AFTER_MS, restart too, without
+   * waiting for "failed".
    */
   watchIce(pc) {
     if (this.pc !== pc || this.side !== 'class') return;
@@ -533,7 +559,7 @@ export class LiveLink extends EventTarget {
     } else if (pc.iceConnectionState === 'disconnected') {
       this.iceTimer = setTimeout(() => {
         if (this.pc === pc && pc.iceConnectionState === 'disconnected') pc.restartIce();
-      }, 2000);
+      }, ICE_RESTART_AFTER_MS);
     }
   }
 
@@ -552,6 +578,7 @@ export class LiveLink extends EventTarget {
       description: pc.localDescription.toJSON(),
     };
     if (this.side === 'class') {
+      if (pc.localDescription.type === 'offer') this.offered = true;
       message.tracks = {};
       pc.getTransceivers().forEach((transceiver, index) => {
         if (transceiver.mid !== null) message.tracks[transceiver.mid] = CLASS_LABELS[index];
@@ -598,7 +625,7 @@ export class LiveLink extends EventTarget {
   async sampleQuality(pc) {
     if (this.pc !== pc || pc.connectionState !== 'connected') return;
     const stats = await pc.getStats();
-    const now = { at: performance.now(), lost: 0, received: 0, bytes: 0, freezes: 0 };
+    const now = { at: performance.now(), lost: 0, received: 0, bytes: 0, freezes: 0, dropped: 0 };
     let video = null;
     let rtt = null;
     let jitter = null;
@@ -613,6 +640,7 @@ export class LiveLink extends EventTarget {
         now.received += s.packetsReceived || 0;
         now.bytes += s.bytesReceived || 0;
         if (s.kind === 'video') now.freezes += s.freezeCount || 0;
+        if (s.kind === 'video') now.dropped += s.framesDropped || 0;
         if (s.kind === 'video' && s.mid === mainMid) video = s;
         if (s.kind === 'audio' && s.jitter !== undefined) jitter = s.jitter * 1000;
       } else if (s.type === 'transport' && s.selectedCandidatePairId) {
@@ -633,6 +661,7 @@ export class LiveLink extends EventTarget {
     const received = Math.max(0, now.received - last.received);
     const loss = lost + received ? (100 * lost) / (lost + received) : 0;
     const freezes = Math.max(0, now.freezes - last.freezes);
+    const dropped = Math.max(0, now.dropped - last.dropped);
     const expectVideo = this.side === 'pupil' ? !this.paused : this.remoteCamera === true;
     const fps = video && video.framesPerSecond !== undefined ? video.framesPerSecond : null;
     const reasons = [];
@@ -650,8 +679,13 @@ export class LiveLink extends EventTarget {
     else if (rtt !== null && rtt >= 300) flag('degraded', 'latency');
     // In the data-saving mode the board sends 5 frames a second on purpose.
     const [poorFps, degradedFps] = this.economy ? [2, 4] : [5, 15];
+    // A frame rate somewhat low on a clean link is the sender's (a busy class station, a
+    // camera in the dark): it says nothing of the link, so it degrades the level only with a
+    // sign that frames go missing on the way (packets lost, frames dropped, a freeze). A
+    // picture nearly stopped is poor whatever the cause.
+    const framesGoMissing = lost > 0 || dropped > 0 || freezes > 0;
     if (expectVideo && (fps === null || fps < poorFps)) flag('poor', 'low_frame_rate');
-    else if (expectVideo && fps < degradedFps) flag('degraded', 'low_frame_rate');
+    else if (expectVideo && fps < degradedFps && framesGoMissing) flag('degraded', 'low_frame_rate');
     if (freezes > 0) flag(freezes > 1 ? 'poor' : 'degraded', 'freezes');
     const sample = {
       type: 'quality',

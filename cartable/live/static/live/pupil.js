@@ -83,32 +83,51 @@ function announceMedia() {
   link.announceMedia({ microphone: micOn && Boolean(microphone), camera: Boolean(camera) });
 }
 
+/** The pupil's microphone, or null (refused, none): never in the way of the join. */
+async function openMicrophone() {
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+    });
+    return stream.getAudioTracks()[0];
+  } catch {
+    return null;
+  }
+}
+
 async function join() {
   joinButton.disabled = true;
-  try {
-    try {
-      const stream = await navigator.mediaDevices.getUserMedia({
-        audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-      });
-      microphone = stream.getAudioTracks()[0];
-      micOn = true;
-    } catch {
-      microphone = null;
-      announce('Le micro n’est pas disponible. Tu peux quand même suivre la classe.');
+  // The microphone opens while the link connects, not before: the class's picture need
+  // not wait for it. It goes on the audio transceiver when it comes (replaceTrack, no new
+  // negotiation: the answer already says the pupil sends audio).
+  const current = new LiveLink({ url: liveUrl(loanId, 'pupil'), side: 'pupil' });
+  link = current;
+  window.cartableLink = current; // a handle for diagnostics and tests; holds no secret
+  wire(current);
+  openMicrophone().then(async (track) => {
+    if (link !== current) {
+      stopAll([track]); // left (or could not join) meanwhile
+      return;
     }
-    link = new LiveLink({ url: liveUrl(loanId, 'pupil'), side: 'pupil' });
-    window.cartableLink = link; // a handle for diagnostics and tests; holds no secret
-    wire(link);
-    await link.setMicrophone(microphone);
-    await link.connect();
+    microphone = track;
+    micOn = true;
+    if (!track) announce('Le micro n’est pas disponible. Tu peux quand même suivre la classe.');
+    await current.setMicrophone(track);
+    announceMedia();
+    render();
+  });
+  try {
+    await current.connect();
     if (!classPresent) announce(live ? 'La classe arrive…' : 'En attente de la classe…');
     render();
     // The join button disappears: keep the keyboard focus in the lesson.
     stage.focus();
   } catch {
-    stopAll([microphone]);
-    microphone = null;
-    link = null;
+    if (link === current) {
+      link = null;
+      stopAll([microphone]);
+      microphone = null;
+    }
     announce('Impossible de rejoindre la classe. Vérifie la connexion ou demande de l’aide.');
   } finally {
     joinButton.disabled = false;
