@@ -9,8 +9,16 @@ import pytest
 from django.test import Client
 
 from cartable.core.scope import BAD_ACADEMY, BAD_DEPARTMENT, ScopeCodes, ScopeRefused, scope_codes
+from cartable.organisation.services import academies_load
 
 from ..conftest import force_login
+
+
+@pytest.fixture(autouse=True)
+def _tree(db):
+    # A transactional test run before this module flushes the tree its migration loaded.
+    academies_load()
+
 
 # The addresses that take a scope (the issue counted twelve), and who may open them.
 FLEET_PAGES = ["/parc/"] + [
