@@ -12,11 +12,15 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 PROTOCOL_VERSION = 1
-SIDES = ("class", "pupil")
+# "kit": the classroom kit's agent (cartable_kit), the class's media side in kit mode; the
+# teacher's tablet on the "class" side is then the control side (docs/protocol.md, « Kit
+# mode »).
+SIDES = ("class", "pupil", "kit")
 # Labels of the media a side sends, by side. The class sends two cameras and its microphone
 # and receives the pupil's camera in the "pupil_camera" slot it offers.
 TRACK_LABELS = {
     "class": {"board", "class", "audio", "pupil_camera"},
+    "kit": {"board", "class", "audio", "pupil_camera"},
     "pupil": set(),
 }
 
@@ -173,6 +177,40 @@ class Quality(_Message):
     relayed: bool = False
 
 
+CAMERA_STATES = ("ok", "missing", "off", "withheld")
+
+
+class KitState(_Message):
+    """The kit's agent tells the teacher's tablet what it is doing."""
+
+    type: Literal["kit_state"]
+    # Each camera: "ok", "missing" (unplugged), "off" (no lesson, paused, economy) or
+    # "withheld" (not sent because the face blur cannot run: it fails closed).
+    cameras: dict[Literal["board", "class"], Literal["ok", "missing", "off", "withheld"]] = Field(
+        min_length=2, max_length=2
+    )
+    microphone: bool
+    on_air: bool
+    network: Literal["wifi", "4g", "wired"]
+    blur: Literal["off", "on", "unavailable"]
+    mask: bool = False
+    message: str | None = Field(default=None, max_length=300)
+
+
+class Zone(_Message):
+    x: float = Field(ge=0, le=1)
+    y: float = Field(ge=0, le=1)
+    w: float = Field(gt=0, le=1)
+    h: float = Field(gt=0, le=1)
+
+
+class KitMask(_Message):
+    """The teacher masks a zone of the class camera's picture (or lifts the mask: null)."""
+
+    type: Literal["kit_mask"]
+    zone: Zone | None
+
+
 ClientMessage = Annotated[
     Hello
     | Start
@@ -188,7 +226,9 @@ ClientMessage = Annotated[
     | Reaction
     | Pause
     | Economy
-    | Quality,
+    | Quality
+    | KitState
+    | KitMask,
     Field(discriminator="type"),
 ]
 _adapter = TypeAdapter(ClientMessage)
@@ -208,9 +248,23 @@ CLIENT_TYPES = (
     "pause",
     "economy",
     "quality",
+    "kit_state",
+    "kit_mask",
 )
 # Messages relayed to the other side as they are, stamped with the server's time.
-RELAYED = ("media", "hand", "floor", "cue", "chat", "reaction", "pause", "economy", "quality")
+RELAYED = (
+    "media",
+    "hand",
+    "floor",
+    "cue",
+    "chat",
+    "reaction",
+    "pause",
+    "economy",
+    "quality",
+    "kit_state",
+    "kit_mask",
+)
 # Which side may send which message, once the handshake is done.
 SENDERS = {
     "hello": set(SIDES),
@@ -223,11 +277,38 @@ SENDERS = {
     "hand": {"pupil"},
     "floor": {"class"},
     "cue": {"pupil"},
-    "chat": set(SIDES),
-    "reaction": set(SIDES),
+    "chat": {"class", "pupil"},
+    "reaction": {"class", "pupil"},
     "pause": {"class"},
     "economy": {"pupil"},
     "quality": set(SIDES),
+    "kit_state": {"kit"},
+    "kit_mask": {"class"},
+}
+# Where a side's relayed message goes, by message and sender: the sides it is sent to,
+# those that are connected. Without a kit this is the two sides' exchange of old; with a kit,
+# the pupil's media side is the kit and the teacher's tablet steers it ("Kit mode").
+ROUTES = {
+    ("signal", "pupil"): ("media",),  # the kit if it is connected, else the class
+    ("signal", "class"): ("pupil",),
+    ("signal", "kit"): ("pupil",),
+    ("media", "pupil"): ("class", "kit"),
+    ("media", "class"): ("pupil",),
+    ("media", "kit"): ("pupil",),
+    ("hand", "pupil"): ("class", "kit"),
+    ("floor", "class"): ("pupil", "kit"),
+    ("cue", "pupil"): ("class", "kit"),
+    ("chat", "pupil"): ("class",),
+    ("chat", "class"): ("pupil",),
+    ("reaction", "pupil"): ("class",),
+    ("reaction", "class"): ("pupil",),
+    ("pause", "class"): ("pupil", "kit"),
+    ("economy", "pupil"): ("class", "kit"),
+    ("quality", "pupil"): ("class", "kit"),
+    ("quality", "class"): ("pupil",),
+    ("quality", "kit"): ("class", "pupil"),
+    ("kit_state", "kit"): ("class",),
+    ("kit_mask", "class"): ("kit",),
 }
 SERVER_TYPES = (
     "welcome",
@@ -245,6 +326,9 @@ SERVER_TYPES = (
     "pause",
     "economy",
     "quality",
+    "kit_state",
+    "kit_mask",
+    "kit_presence",
     "pong",
     "error",
 )
