@@ -467,6 +467,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
     @database_sync_to_async
     def _loan_info(self) -> dict:
         loan = Loan.objects.select_related("pupil", "school_class").get(pk=self.loan_id)
+        if self.side == "kit":
+            # The kit blurs faces on the class camera when classmates must stay out of frame.
+            from cartable.consent.services import frame_reminder
+
+            return {"peer_name": loan.pupil.display_name, "blur_faces": bool(frame_reminder(loan))}
         if self.side == "class":
             return {"peer_name": loan.pupil.display_name}
         return {"peer_name": loan.school_class.name}
