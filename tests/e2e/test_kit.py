@@ -12,7 +12,8 @@ import pytest
 from cartable.fleet.models import Device
 
 from ..live.wsclient import Links
-from .helpers import pair_tablet
+from .conftest import assert_accessible
+from .helpers import pair_tablet, sign_in
 from .kitagent import AgentThread
 from .netem import TABLE, _nft
 from .test_live_link import rising, wait_until
@@ -34,21 +35,41 @@ def tablet_ws(asgi_server):
     opened.close_all()
 
 
-def test_a_lesson_with_the_kit(asgi_server, new_page, loan, teacher, kit, tablet_ws):
-    # Heartbeats with the cameras it has.
+def test_a_lesson_with_the_kit_from_the_teachers_tablet(asgi_server, new_page, loan, teacher, kit):
+    # Heartbeats with the cameras it has: the station page opens in kit mode.
     wait_until(lambda: Device.objects.get(pk=kit.box.pk).last_seen_at is not None)
     wait_until(lambda: kit.link is not None and kit.link.connected.is_set())
+    station = new_page()
+    sign_in(station, asgi_server, teacher, f"/station/{loan.pk}/")
+    station.locator("#station[data-mode=kit]").wait_for(state="attached")
+    assert station.locator("#board-camera").count() == 0  # it captures no camera
+    station.get_by_text("Boîtier connecté.").wait_for()
+    assert_accessible(station)
 
     pupil = pair_tablet(new_page(), asgi_server, loan, teacher)
-    tablet = tablet_ws.open(loan.pk, "class", user=teacher)
-    tablet.hello()
-    tablet.send("start")
+    station.get_by_role("button", name="Démarrer la séance").click()
     pupil.get_by_role("button", name="Rejoindre la classe").click()
-    assert rising(pupil, "board", 1.0)
+    wait_until(lambda: rising(pupil, "board"), timeout=30)
     assert rising(pupil, "class", 1.0)
     # The pupil's voice reaches the kit (Chromium's fake microphone beeps).
     wait_until(lambda: kit.sink.frames > 50 and kit.sink.peak > 0, timeout=15)
+    # The kit's state on the tablet: on air, both cameras sending.
+    station.locator("#kit-on-air").wait_for(state="visible")
+    wait_until(lambda: station.locator("#kit-board").inner_text() == "transmet")
+    assert station.locator("#kit-class").inner_text() == "transmet"
     assert True in kit.lights
+    assert_accessible(station)
+    # Pause and end from the tablet's buttons.
+    station.get_by_role("button", name="Pause confidentialité").click()
+    wait_until(lambda: kit.link.paused)
+    station.locator("#kit-on-air").wait_for(state="hidden")
+    station.get_by_role("button", name="Pause confidentialité").click()
+    wait_until(lambda: not kit.link.paused)
+    station.get_by_label("Zone masquée").select_option("left")
+    station.get_by_role("button", name="Appliquer le masque").click()
+    wait_until(lambda: kit.link.mask == {"x": 0, "y": 0, "w": 1 / 3, "h": 1})
+    station.get_by_role("button", name="Terminer la séance").click()
+    wait_until(lambda: kit.link.session is None and not kit.link.tracks)
 
 
 @contextmanager
