@@ -94,15 +94,16 @@ class KitLink:
         self.loan = loan
         self.options = options
         extra = options.extra or {}
+
+        def opener(spec, label):
+            # A spec (test:, /dev/v4l/by-id/..., a file) or a factory of a source (benches).
+            if callable(spec):
+                return spec
+            return lambda: source_for(spec, label=label, **extra.get("size", {}))
+
         self.sources = {
-            "board": lambda: source_for(
-                extra.get("board_source", options.board), label="tableau", **extra.get("size", {})
-            ),
-            "class": lambda: source_for(
-                extra.get("class_source", options.class_camera),
-                label="classe",
-                **extra.get("size", {}),
-            ),
+            "board": opener(extra.get("board_source", options.board), "tableau"),
+            "class": opener(extra.get("class_source", options.class_camera), "classe"),
         }
         self.source_objects: dict = {}
         self.ws = None
