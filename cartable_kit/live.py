@@ -466,8 +466,7 @@ class KitLink:
                 if self.sink is not None:
                     asyncio.ensure_future(self.sink.consume(track))
                 else:
-                    self.blackhole.addTrack(track)  # a speaker hook plays it (docs/kit.md)
-                    asyncio.ensure_future(self.blackhole.start())
+                    asyncio.ensure_future(self.play(track))
             else:
                 # The pupil's picture: the kit has no screen; it is never kept.
                 self.blackhole.addTrack(track)
@@ -529,6 +528,22 @@ class KitLink:
             except Exception as exc:
                 log.debug("candidate refused: %s", exc)
 
+    async def play(self, track):
+        """The pupil's voice on the kit's speaker (ALSA's default output, through PyAV);
+        played as it arrives, never written anywhere."""
+        from aiortc.contrib.media import MediaRecorder
+
+        device = self.options.extra.get("speaker", "default")
+        try:
+            speaker = MediaRecorder(device, format="alsa")
+            speaker.addTrack(track)
+            await speaker.start()
+            self.speaker = speaker
+        except Exception as exc:
+            log.warning("no speaker (%s): the pupil's voice is not played", exc)
+            self.blackhole.addTrack(track)
+            await self.blackhole.start()
+
     async def close_peer(self):
         pc, self.pc = self.pc, None
         self.channels = {}
@@ -540,6 +555,10 @@ class KitLink:
             self.events.append({"event": "pc_closed"})
         with contextlib.suppress(Exception):
             await self.blackhole.stop()
+        speaker, self.speaker = getattr(self, "speaker", None), None
+        if speaker is not None:
+            with contextlib.suppress(Exception):
+                await speaker.stop()
         self.blackhole = MediaBlackhole()
 
     async def close(self):
