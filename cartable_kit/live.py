@@ -95,15 +95,25 @@ class KitLink:
         self.options = options
         extra = options.extra or {}
 
-        def opener(spec, label):
-            # A spec (test:, /dev/v4l/by-id/..., a file) or a factory of a source (benches).
+        def opener(spec, label, index):
+            # A spec (test:, /dev/v4l/by-id/..., a file), "auto" (the cameras plugged in, by
+            # stable name: the first is the board's, the second the class's; a test pattern
+            # if there is none), or a factory of a source (benches).
             if callable(spec):
                 return spec
-            return lambda: source_for(spec, label=label, **extra.get("size", {}))
+
+            def make():
+                chosen = spec
+                if spec == "auto":
+                    names = system.cameras()
+                    chosen = str(system.V4L_BY_ID / names[index]) if len(names) > index else "test:"
+                return source_for(chosen, label=label, **extra.get("size", {}))
+
+            return make
 
         self.sources = {
-            "board": opener(extra.get("board_source", options.board), "tableau"),
-            "class": opener(extra.get("class_source", options.class_camera), "classe"),
+            "board": opener(extra.get("board_source", options.board), "tableau", 0),
+            "class": opener(extra.get("class_source", options.class_camera), "classe", 1),
         }
         self.source_objects: dict = {}
         self.ws = None
