@@ -252,6 +252,8 @@ class KitLink:
                     )
                     for task in (reader, stopper):
                         task.cancel()
+                    if reader.done() and not reader.cancelled() and stopper in done:
+                        reader.exception()  # retrieved: the socket closed as we stopped
                     if stopper in done:
                         with contextlib.suppress(Exception):
                             await ws.send(json.dumps({"type": "leave"}))
