@@ -5,6 +5,10 @@
 - ``POST /api/devices/heartbeat`` (``Authorization: Bearer <token>``): software version,
   network, signal, battery, uptime.
 - ``GET /api/devices/me`` (Bearer): what the platform knows of the device.
+- A kit's agent (``cartable_kit``) also reports its cameras, temperature and free disk in its
+  heartbeats; the reply to a heartbeat carries the commands asked from the fleet pages
+  (200 with ``commands``, 204 when there are none), and
+  ``POST /api/devices/commands/{id}/result`` (Bearer) reports how each went.
 
 Errors are JSON ``{"code": "...", "message": "..."}`` with the message in French (see
 docs/fleet.md, « API des appareils »).
@@ -19,6 +23,7 @@ from typing import Annotated, Literal
 from annotated_types import Interval
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer
 from pydantic import BeforeValidator, ConfigDict, Strict, StringConstraints
@@ -27,7 +32,7 @@ from cartable.core.ratelimit import Limiter
 from cartable.organisation.access import Action, Actor, can
 
 from .heartbeats import HEARTBEAT_INTERVAL_S, heartbeat_record
-from .models import Device, DeviceCredential
+from .models import Device, DeviceCommand, DeviceCredential, Loan
 from .services import EnrolmentRefused, credential_authenticate, enrolment_redeem
 
 log = logging.getLogger("cartable.fleet")
@@ -147,6 +152,31 @@ class HeartbeatIn(Schema):
     signal: Percent | None = Field(description="Signal level, %.")
     battery: Percent | None = Field(description="Battery level, %.")
     uptime_s: Uptime = Field(description="Seconds since boot.")
+    # A kit's agent only (cartable_kit): the cameras it sees, by stable name, its temperature
+    # and its free disk space, when it knows them.
+    cameras: (
+        list[Annotated[str, Printable, StringConstraints(min_length=1, max_length=120)]] | None
+    ) = Field(default=None, max_length=8, description="Cameras seen (V4L2 stable names).")
+    temperature_c: float | None = Field(default=None, ge=-50, le=150, strict=True)
+    disk_free_pct: Percent | None = Field(default=None, description="Free disk space, %.")
+
+
+class CommandOut(Schema):
+    id: int
+    kind: Literal["restart", "test_image", "network_diagnostic"]
+
+
+class HeartbeatOut(Schema):
+    commands: list[CommandOut] = Field(description="Actions asked from the fleet pages.")
+
+
+class CommandResultIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    ok: bool = Field(strict=True)
+    message: Annotated[
+        str, StringConstraints(max_length=2000, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$")
+    ] = Field(default="", description="What happened, for the kit's page (French).")
 
 
 class DeviceOut(Schema):
@@ -159,6 +189,10 @@ class DeviceOut(Schema):
     last_seen_at: datetime | None
     online: bool
     heartbeat_interval_s: int
+    loan: int | None = Field(
+        default=None,
+        description="The running loan of the device's kit: a kit's agent is its class side.",
+    )
 
 
 # Authentication ----------------------------------------------------------------------------
@@ -215,6 +249,7 @@ def enrol(request: HttpRequest, payload: EnrolIn):
     "/heartbeat",
     auth=DeviceBearer(),
     response={
+        200: HeartbeatOut,
         204: None,
         400: ApiError,
         401: ApiError,
@@ -231,6 +266,54 @@ def heartbeat(request: HttpRequest, payload: HeartbeatIn):
     if HEARTBEAT_LIMITER.hit(credential.pk) > HEARTBEATS_PER_MINUTE:
         return error(429, "too_many_heartbeats", TOO_MANY_HEARTBEATS, retry_after=60)
     heartbeat_record(device_id=credential.device_id, **payload.model_dump())
+    # Only a kit's agent (it reports its cameras) takes commands: other devices' heartbeats
+    # stay three statements.
+    commands = commands_deliver(credential.device_id) if payload.cameras is not None else []
+    if commands:
+        return Status(200, {"commands": commands})
+    return Status(204, None)
+
+
+def commands_deliver(device_id: int) -> list[dict]:
+    """The commands not yet delivered to the device, marked delivered (at most 10)."""
+    pending = list(
+        DeviceCommand.objects.filter(device_id=device_id, delivered_at__isnull=True)
+        .order_by("pk")
+        .values("pk", "kind")[:10]
+    )
+    if not pending:
+        return []
+    DeviceCommand.objects.filter(pk__in=[c["pk"] for c in pending]).update(
+        delivered_at=timezone.now()
+    )
+    return [{"id": c["pk"], "kind": c["kind"]} for c in pending]
+
+
+UNKNOWN_COMMAND = "Commande inconnue pour cet appareil, ou son résultat est déjà arrivé."
+
+
+@router.post(
+    "/commands/{command_id}/result",
+    auth=DeviceBearer(),
+    response={
+        204: None,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        422: InvalidInput,
+    },
+    summary="Envoyer le résultat d'une commande",
+)
+def command_result(request: HttpRequest, command_id: int, payload: CommandResultIn):
+    credential: DeviceCredential = request.auth
+    if not _may_report(credential):
+        return error(403, "not_a_kit_device", NOT_A_KIT_DEVICE)
+    done = DeviceCommand.objects.filter(
+        pk=command_id, device_id=credential.device_id, done_at__isnull=True
+    ).update(done_at=timezone.now(), ok=payload.ok, result=payload.message)
+    if not done:
+        return error(404, "unknown_command", UNKNOWN_COMMAND)
     return Status(204, None)
 
 
@@ -255,4 +338,14 @@ def me(request: HttpRequest):
         "last_seen_at": device.last_seen_at,
         "online": device.is_online(),
         "heartbeat_interval_s": HEARTBEAT_INTERVAL_S,
+        "loan": _running_loan(device),
     }
+
+
+def _running_loan(device: Device) -> int | None:
+    if not device.kit_id:
+        return None
+    for loan in Loan.objects.filter(kit_id=device.kit_id).order_by("-pk")[:5]:
+        if loan.is_active():
+            return loan.pk
+    return None

@@ -48,6 +48,9 @@ def heartbeat_record(
     battery: int | None,
     uptime_s: int,
     at: datetime | None = None,
+    cameras: list[str] | None = None,
+    temperature_c: float | None = None,
+    disk_free_pct: int | None = None,
 ) -> datetime:
     """Store one heartbeat and note it on the device, in one transaction of two statements
     (an INSERT and an UPDATE by primary key: no read, no model ``save``)."""
@@ -69,6 +72,16 @@ def heartbeat_record(
             last_signal=signal,
             last_battery=battery,
             last_uptime_s=uptime_s,
+            # A kit's agent reports these too (cartable_kit); other devices do not.
+            **(
+                {
+                    "last_cameras": cameras,
+                    "last_temperature_c": temperature_c,
+                    "last_disk_free_pct": disk_free_pct,
+                }
+                if cameras is not None
+                else {}
+            ),
         )
     return at
 

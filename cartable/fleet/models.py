@@ -112,6 +112,11 @@ class Device(models.Model):
     last_signal = models.PositiveSmallIntegerField(null=True, blank=True)  # 0–100 %
     last_battery = models.PositiveSmallIntegerField(null=True, blank=True)  # 0–100 %
     last_uptime_s = models.PositiveIntegerField(null=True, blank=True)
+    # What a kit's agent (cartable_kit) reports besides the usual heartbeat: the cameras it
+    # sees (their stable V4L2 names), its temperature and free disk space, when known.
+    last_cameras = models.JSONField(default=list, blank=True)
+    last_temperature_c = models.FloatField(null=True, blank=True)
+    last_disk_free_pct = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         verbose_name = "appareil"
@@ -464,3 +469,32 @@ class DeviceCredential(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class DeviceCommand(models.Model):
+    """An action asked of a kit's agent from the fleet pages, delivered in the reply to its
+    next heartbeat; the agent sends the result back (docs/kit.md, « Gestion à distance »)."""
+
+    class Kind(models.TextChoices):
+        RESTART = "restart", "Redémarrer l'agent"
+        TEST_IMAGE = "test_image", "Envoyer une image de test"
+        NETWORK_DIAGNOSTIC = "network_diagnostic", "Diagnostic réseau"
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="commands")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    requested_at = models.DateTimeField(default=timezone.now)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    ok = models.BooleanField(null=True)
+    result = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "commande d'appareil"
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["device", "done_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.device_id})"

@@ -11,6 +11,7 @@ urlpatterns = [
     path("parc/appareils/nouveau/", views.device_create, name="device_create"),
     path("parc/appareils/import/", views.devices_import, name="devices_import"),
     path("parc/appareils/<int:device_id>/", views.device_edit, name="device_edit"),
+    path("parc/appareils/<int:device_id>/commande/", views.device_command, name="device_command"),
     path(
         "parc/appareils/<int:device_id>/etiquette/", views.enrolment_label, name="enrolment_label"
     ),

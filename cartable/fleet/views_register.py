@@ -47,7 +47,7 @@ from .forms_register import (
     KitStatusForm,
 )
 from .importers import devices_import as import_devices
-from .models import Device, EnrolmentCode, Kit, Loan
+from .models import Device, DeviceCommand, EnrolmentCode, Kit, Loan
 
 log = logging.getLogger("cartable.fleet")
 
@@ -61,11 +61,18 @@ def kit_manage_context(actor: Actor, kit: Kit) -> dict:
     now) and its devices."""
     if not can(actor, Action.FLEET_MANAGE, kit):
         return {}
+    devices = list(kit.devices.order_by("kind", "serial"))
+    boxes = [d for d in devices if d.kind == Device.Kind.CLASS_BOX]
+    commands = list(DeviceCommand.objects.filter(device__in=boxes).select_related("device")[:10])
     return {
         "kit_manage": {
             "kit": kit,
             "form": KitStatusForm(kit=kit),
-            "devices": list(kit.devices.order_by("kind", "serial")),
+            "devices": devices,
+            # The kit's agent (cartable_kit) runs on its class box: remote management.
+            "agents": [(box, box.is_online()) for box in boxes],
+            "commands": commands,
+            "command_kinds": DeviceCommand.Kind.choices,
         }
     }
 
@@ -356,3 +363,32 @@ def enrolment_label(request: HttpRequest, device_id: int) -> HttpResponse:
         pending = pending.exclude(pk=context["enrolment"].pk)
     context["pending"] = pending.order_by("-created_at").first()
     return render(request, "fleet/register_label.html", context)
+
+
+# The kit's agent: remote management --------------------------------------------------------
+
+
+@require_http_methods(["POST"])
+def device_command(request: HttpRequest, device_id: int) -> HttpResponse:
+    """Queue « Redémarrer l'agent », « Envoyer une image de test » or « Diagnostic réseau »
+    for a class box's agent; it gets it in the reply to its next heartbeat (docs/kit.md)."""
+    actor = _fleet_actor(request)
+    if actor is None:
+        return sign_in_redirect(request)
+    device = _get(Device.objects.select_related("kit"), device_id)
+    kind = request.POST.get("kind", "")
+    if (
+        device.kind != Device.Kind.CLASS_BOX
+        or device.kit is None
+        or kind not in DeviceCommand.Kind.values
+    ):
+        messages.error(request, "Cette action n'existe pas pour cet appareil.")
+        return redirect(kit_page_url(device.kit) if device.kit else reverse("fleet:kits"))
+    command = DeviceCommand.objects.create(device=device, kind=kind, requested_by=request.user)
+    log.info("device command id=%s device=%s kind=%s", command.pk, device.pk, kind)
+    messages.success(
+        request,
+        f"« {command.get_kind_display()} » demandé au boîtier {device.serial} : "
+        "il le recevra avec son prochain signal de vie (dans la minute).",
+    )
+    return redirect(kit_page_url(device.kit))

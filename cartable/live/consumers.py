@@ -34,7 +34,7 @@ from cartable.fleet.models import DeviceCredential, Loan
 from cartable.fleet.services import credential_authenticate, credential_touch
 from cartable.organisation.access import Action, Actor, can
 
-from . import protocol, services, turn
+from . import kit, protocol, services, turn
 from .events import loan_group
 from .models import LiveSession
 
@@ -139,7 +139,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
     loan_id: int | None = None
     session_id: int | None = None
     attendance = None
-    peer_channel: str | None = None
+    peers: dict  # side -> channel of the other sides connected (set in connect)
+    peer_pcs: dict
     greeted = False
     leaving = False
     pc_id: str | None = None
@@ -212,6 +213,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def connect(self):
         self.loan_id = self.scope["url_route"]["kwargs"]["loan_id"]
+        self.peers, self.peer_pcs = {}, {}
         self.side = await self._authorise()
         if self.side is None:
             # Refused at the handshake: the client sees HTTP 403 and learns nothing more.
@@ -239,6 +241,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         token = device_token(self.scope)
         device = credential_authenticate(token) if token else None
         user = self.scope.get("user")
+        if wanted == "kit":
+            # Only the kit's own agent, with the credential its class box got at enrolment.
+            if device is None or not kit.agent_may(device, loan):
+                return None
+            self.device, self.user = device, None
+            credential_touch(device)
+            return wanted
         if wanted == "pupil":
             allowed = can(Actor(device=device), Action.LIVE_PUPIL, loan)
         else:
@@ -441,6 +450,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if problem:
             await self._refuse("bad_message", problem)
             return
+        if self.side == "class" and "kit" in self.peers:
+            # Kit mode: the kit is the class's media side, a browser station may not offer.
+            await self._refuse("kit_mode", "The kit's agent sends the class's media.", strike=False)
+            return
         if message.pc is not None:
             self.pc_id = message.pc
         await self._relay(message.model_dump(exclude_none=True))
@@ -449,7 +462,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self._relay(message.model_dump())
 
     async def on_relayed(self, message):
-        """Hand, floor, cues, chat, reactions, pause, economy: relayed, stamped, not stored."""
+        """Hand, floor, cues, chat, reactions, pause, economy, the kit's state and mask:
+        relayed, stamped, not stored."""
         await self._relay({**message.model_dump(), "at": _now_iso()})
 
     async def on_chat(self, message: protocol.Chat):
@@ -462,7 +476,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def on_quality(self, message: protocol.Quality):
         # The other side shows the level and its reasons; the session keeps aggregates for
         # reports and support (never the raw samples).
-        await self._relay({"type": "quality", "level": message.level, "reasons": message.reasons})
+        await self._relay(
+            {"type": "quality", "level": message.level, "reasons": message.reasons},
+            message_type="quality",
+        )
         now = time.monotonic()
         if self.session_id is not None and now - self.quality_stamp >= QUALITY_MIN_INTERVAL_S:
             self.quality_stamp = now
@@ -470,18 +487,30 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 session_id=self.session_id, side=self.side, sample=message
             )
 
-    async def _relay(self, payload: dict):
+    def _targets(self, message_type: str) -> list[str]:
+        """The channels a message of this side goes to (``protocol.ROUTES``)."""
+        channels = []
+        for target in protocol.ROUTES.get((message_type, self.side), ()):
+            if target == "media":
+                target = "kit" if "kit" in self.peers else "class"
+            if target in self.peers:
+                channels.append(self.peers[target])
+        return channels
+
+    async def _relay(self, payload: dict, message_type: str | None = None):
         if self.session_id is None:
             await self._refuse("not_live", "No live session: nothing is relayed.", strike=False)
             return
-        if self.peer_channel is None:
+        targets = self._targets(message_type or payload["type"])
+        if not targets:
             await self._refuse("no_peer", "The other side is not connected.", strike=False)
             return
-        await layer_call(
-            self.channel_layer.send,
-            self.peer_channel,
-            {"type": "peer.relay", "from": self.side, "payload": payload},
-        )
+        for channel in targets:
+            await layer_call(
+                self.channel_layer.send,
+                channel,
+                {"type": "peer.relay", "from": self.side, "payload": payload},
+            )
 
     # Messages from the channel layer -------------------------------------------------
 
@@ -493,7 +522,6 @@ class LiveConsumer(AsyncWebsocketConsumer):
             # connection wins, so a forgotten tab cannot hold the link.
             await self._fail("replaced", "This side connected elsewhere.", CLOSE_REPLACED)
             return
-        self.peer_channel = event["channel"]
         await layer_call(
             self.channel_layer.send,
             event["channel"],
@@ -504,20 +532,40 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 "pc": self.pc_id,
             },
         )
-        await self.send_json({"type": "peer_joined", "side": event["side"], "pc": event.get("pc")})
+        await self._peer_joined(event)
 
     async def peer_here(self, event):
         if event["side"] == self.side:
             return
-        self.peer_channel = event["channel"]
-        await self.send_json({"type": "peer_joined", "side": event["side"], "pc": event.get("pc")})
+        await self._peer_joined(event)
 
     async def peer_bye(self, event):
-        if event["channel"] == self.peer_channel:
-            self.peer_channel = None
-            await self.send_json(
-                {"type": "peer_left", "side": event["side"], "reason": event.get("reason", "lost")}
-            )
+        side = event["side"]
+        if self.peers.get(side) != event["channel"]:
+            return
+        del self.peers[side]
+        self.peer_pcs.pop(side, None)
+        reason = event.get("reason", "lost")
+        if self.side == "class" and side == "kit":
+            await self.send_json({"type": "kit_presence", "online": False, "reason": reason})
+        elif self.side == "pupil" and side == "class" and "kit" in self.peers:
+            return  # kit mode: the pupil's class side is the kit, still there
+        else:
+            # To the pupil, the kit is its class side (its page works as with a station).
+            shown = "class" if side == "kit" else side
+            await self.send_json({"type": "peer_left", "side": shown, "reason": reason})
+
+    async def _peer_joined(self, event):
+        """Note the other side and tell this client, as its side sees it ("Kit mode")."""
+        side, pc = event["side"], event.get("pc")
+        self.peers[side], self.peer_pcs[side] = event["channel"], pc
+        if self.side == "class" and side == "kit":
+            await self.send_json({"type": "kit_presence", "online": True})
+        elif self.side == "pupil" and side == "class" and "kit" in self.peers:
+            return  # kit mode: the pupil's class side is the kit
+        else:
+            shown = "class" if side == "kit" else side
+            await self.send_json({"type": "peer_joined", "side": shown, "pc": pc})
 
     async def peer_relay(self, event):
         if self.session_id is None:
@@ -577,6 +625,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
     @database_sync_to_async
     def _loan_info(self) -> dict:
         loan = Loan.objects.select_related("pupil", "school_class").get(pk=self.loan_id)
+        if self.side == "kit":
+            # The kit blurs faces on the class camera when classmates must stay out of frame.
+            from cartable.consent.services import frame_reminder
+
+            return {"peer_name": loan.pupil.display_name, "blur_faces": bool(frame_reminder(loan))}
         if self.side == "class":
             return {"peer_name": loan.pupil.display_name}
         return {"peer_name": loan.school_class.name}

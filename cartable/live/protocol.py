@@ -12,11 +12,15 @@ from typing import Annotated, Literal, Union, get_args
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 PROTOCOL_VERSION = 1
-SIDES = ("class", "pupil")
+# "kit": the classroom kit's agent (cartable_kit), the class's media side in kit mode; the
+# teacher's tablet on the "class" side is then the control side (docs/protocol.md, « Kit
+# mode »).
+SIDES = ("class", "pupil", "kit")
 # Labels of the media a side sends, by side. The class sends two cameras and its microphone
 # and receives the pupil's camera in the "pupil_camera" slot it offers.
 TRACK_LABELS = {
     "class": {"board", "class", "audio", "pupil_camera"},
+    "kit": {"board", "class", "audio", "pupil_camera"},
     "pupil": set(),
 }
 
@@ -171,6 +175,40 @@ class Quality(_Message):
     relayed: bool = False
 
 
+CAMERA_STATES = ("ok", "missing", "off", "withheld")
+
+
+class KitState(_Message):
+    """The kit's agent tells the teacher's tablet what it is doing."""
+
+    type: Literal["kit_state"]
+    # Each camera: "ok", "missing" (unplugged), "off" (no lesson, paused, economy) or
+    # "withheld" (not sent because the face blur cannot run: it fails closed).
+    cameras: dict[Literal["board", "class"], Literal[CAMERA_STATES]] = Field(
+        min_length=2, max_length=2
+    )
+    microphone: bool
+    on_air: bool
+    network: Literal["wifi", "4g", "wired"]
+    blur: Literal["off", "on", "unavailable"]
+    mask: bool = False
+    message: str | None = Field(default=None, max_length=300)
+
+
+class Zone(_Message):
+    x: float = Field(ge=0, le=1)
+    y: float = Field(ge=0, le=1)
+    w: float = Field(gt=0, le=1)
+    h: float = Field(gt=0, le=1)
+
+
+class KitMask(_Message):
+    """The teacher masks a zone of the class camera's picture (or lifts the mask: null)."""
+
+    type: Literal["kit_mask"]
+    zone: Zone | None
+
+
 # The client messages, written once: the union the parser validates and CLIENT_TYPES are
 # both derived from this list (each model's ``type`` literal).
 CLIENT_MESSAGES = (
@@ -189,6 +227,8 @@ CLIENT_MESSAGES = (
     Pause,
     Economy,
     Quality,
+    KitState,
+    KitMask,
 )
 ClientMessage = Annotated[Union[CLIENT_MESSAGES], Field(discriminator="type")]  # noqa: UP007
 _adapter = TypeAdapter(ClientMessage)
@@ -198,7 +238,19 @@ CLIENT_TYPES = tuple(
     for literal in get_args(model.model_fields["type"].annotation)
 )
 # Messages relayed to the other side as they are, stamped with the server's time.
-RELAYED = ("media", "hand", "floor", "cue", "chat", "reaction", "pause", "economy", "quality")
+RELAYED = (
+    "media",
+    "hand",
+    "floor",
+    "cue",
+    "chat",
+    "reaction",
+    "pause",
+    "economy",
+    "quality",
+    "kit_state",
+    "kit_mask",
+)
 # Which side may send which message, once the handshake is done.
 SENDERS = {
     "hello": set(SIDES),
@@ -211,11 +263,38 @@ SENDERS = {
     "hand": {"pupil"},
     "floor": {"class"},
     "cue": {"pupil"},
-    "chat": set(SIDES),
-    "reaction": set(SIDES),
+    "chat": {"class", "pupil"},
+    "reaction": {"class", "pupil"},
     "pause": {"class"},
     "economy": {"pupil"},
     "quality": set(SIDES),
+    "kit_state": {"kit"},
+    "kit_mask": {"class"},
+}
+# Where a side's relayed message goes, by message and sender: the sides it is sent to,
+# those that are connected. Without a kit this is the two sides' exchange of old; with a kit,
+# the pupil's media side is the kit and the teacher's tablet steers it ("Kit mode").
+ROUTES = {
+    ("signal", "pupil"): ("media",),  # the kit if it is connected, else the class
+    ("signal", "class"): ("pupil",),
+    ("signal", "kit"): ("pupil",),
+    ("media", "pupil"): ("class", "kit"),
+    ("media", "class"): ("pupil",),
+    ("media", "kit"): ("pupil",),
+    ("hand", "pupil"): ("class", "kit"),
+    ("floor", "class"): ("pupil", "kit"),
+    ("cue", "pupil"): ("class", "kit"),
+    ("chat", "pupil"): ("class",),
+    ("chat", "class"): ("pupil",),
+    ("reaction", "pupil"): ("class",),
+    ("reaction", "class"): ("pupil",),
+    ("pause", "class"): ("pupil", "kit"),
+    ("economy", "pupil"): ("class", "kit"),
+    ("quality", "pupil"): ("class", "kit"),
+    ("quality", "class"): ("pupil",),
+    ("quality", "kit"): ("class", "pupil"),
+    ("kit_state", "kit"): ("class",),
+    ("kit_mask", "class"): ("kit",),
 }
 SERVER_TYPES = (
     "welcome",
@@ -233,6 +312,9 @@ SERVER_TYPES = (
     "pause",
     "economy",
     "quality",
+    "kit_state",
+    "kit_mask",
+    "kit_presence",
     "pong",
     "error",
 )

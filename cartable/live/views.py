@@ -22,7 +22,7 @@ from cartable.fleet.services import credential_authenticate
 from cartable.organisation.access import Action, Actor, can
 from cartable.privacy import audit
 
-from . import services
+from . import kit, services
 
 log = logging.getLogger("cartable.live")
 
@@ -70,7 +70,9 @@ def station(request: HttpRequest, loan_id: int) -> HttpResponse:
         Actor(user=request.user, device=device), Action.LIVE_CLASS_STATION, loan
     ):
         raise Http404
-    return render(request, "live/station.html", {"loan": loan, "active": loan.is_active()})
+    # Kit mode: the kit's agent is online, so this tablet steers it and captures nothing.
+    template = "live/station_kit.html" if kit.agent_online(loan) else "live/station.html"
+    return render(request, template, {"loan": loan, "active": loan.is_active()})
 
 
 def pupil(request: HttpRequest) -> HttpResponse:
