@@ -68,6 +68,11 @@ def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
     from .errors import Refused
 
     message = exception.message if isinstance(exception, Refused) else None
+    if request.path.startswith("/api/"):  # the API answers JSON, as its errors (cartable/api.py)
+        from django.http import JsonResponse
+
+        text = message or "Requête invalide."
+        return JsonResponse({"code": "bad_request", "message": text}, status=400)
     return render(request, "400.html", {"message": message}, status=400)
 
 

@@ -91,6 +91,7 @@ def _invalid(field: str, message: str) -> HttpResponse:
                     "text/csv": {"schema": {"type": "string"}},
                 },
             },
+            400: {"description": "Caractère nul dans un paramètre"},
             401: {"description": "Aucune personne connectée"},
             403: {"description": "Second facteur à saisir d'abord"},
             404: {"description": "Périmètre hors de vos droits"},

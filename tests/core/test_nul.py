@@ -53,3 +53,10 @@ def test_anonymous_visitors_get_it_too(db):
     response = Client().post("/connexion/", {"username": "a\x00@example.org", "password": "x"})
     assert refused(response)
     assert '<html lang="fr">' in response.content.decode()
+
+
+def test_the_api_refuses_nul_in_json(ministry):
+    response = force_login(Client(), ministry).get("/api/evaluation/indicators?annee=%00")
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"
+    assert "Caractère nul" in response.json()["message"]
