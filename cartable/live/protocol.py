@@ -173,6 +173,19 @@ class Quality(_Message):
     relayed: bool = False
 
 
+WORK_CHANGES = ("handed_out", "returned", "corrected")
+
+
+class WorkNotice(_Message):
+    """Server message: a document was handed out, returned or corrected (the files go over
+    HTTPS, never here; the pages fetch the work by its id). Checked before it is sent."""
+
+    type: Literal["work"]
+    work: int = Field(ge=1)
+    change: Literal["handed_out", "returned", "corrected"]
+    state: Literal["todo", "returned", "corrected"]
+
+
 ClientMessage = Annotated[
     Hello
     | Start
@@ -245,6 +258,7 @@ SERVER_TYPES = (
     "pause",
     "economy",
     "quality",
+    "work",
     "pong",
     "error",
 )
