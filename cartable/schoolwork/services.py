@@ -84,9 +84,7 @@ class _Files:
         return row
 
     def discard(self):
-        from .models import schoolwork_storage
-
-        storage = schoolwork_storage()
+        storage = WorkFile._meta.get_field("file").storage
         for name in self.names:
             storage.delete(name)
 

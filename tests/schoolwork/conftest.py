@@ -18,13 +18,14 @@ from ..conftest import force_login, make_user
 
 
 @pytest.fixture(autouse=True)
-def work_storage(settings, tmp_path):
-    storages = dict(settings.STORAGES)
-    storages["schoolwork"] = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(tmp_path / "schoolwork"), "base_url": None},
-    }
-    settings.STORAGES = storages
+def work_storage(tmp_path, monkeypatch):
+    """The "schoolwork" storage in a temporary folder (the field holds its storage)."""
+    from django.core.files.storage import FileSystemStorage
+
+    from cartable.schoolwork.models import WorkFile
+
+    field = WorkFile._meta.get_field("file")
+    monkeypatch.setattr(field, "storage", FileSystemStorage(location=tmp_path / "schoolwork"))
     return tmp_path / "schoolwork"
 
 

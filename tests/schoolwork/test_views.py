@@ -14,11 +14,10 @@ from django.test import Client
 from PIL import Image
 
 from cartable.fleet.services import credential_issue
-from cartable.organisation.models import RoleGrant
 from cartable.privacy.models import AuditEntry
 from cartable.schoolwork.models import Work, WorkFile
 
-from ..conftest import force_login, make_user
+from ..conftest import force_login
 from .conftest import make_jpeg, make_pdf, png_declaring, stored_files
 
 JSON = {"HTTP_ACCEPT": "application/json"}
@@ -130,6 +129,7 @@ class LazyBody(io.RawIOBase):
 def test_a_200_mb_upload_is_stopped_as_it_streams(loan, teacher, work_storage):
     """Without a declared length the guard in front cannot tell: the upload handler stops
     at the limit, having read a little over 20 MB, and the view says so in French."""
+    from django.core.handlers.wsgi import LimitedStream
     from django.test import RequestFactory
 
     from cartable.schoolwork.views import hand_out as view
@@ -146,16 +146,14 @@ def test_a_200_mb_upload_is_stopped_as_it_streams(loan, teacher, work_storage):
         content_type=f"multipart/form-data; boundary={boundary}",
         HTTP_ACCEPT="application/json",
     )
-    request.META["wsgi.input"] = body
+    request.META["CONTENT_TYPE"] = f"multipart/form-data; boundary={boundary}"
     request.META["CONTENT_LENGTH"] = str(200 * 1024 * 1024)
-    request._stream = None
-    from django.core.handlers.wsgi import LimitedStream
-
+    request._set_content_type_params(request.META)
     request._stream = LimitedStream(body, 200 * 1024 * 1024)
     request.user = teacher
     request._dont_enforce_csrf_checks = True
     response = view(request, loan_id=loan.pk)
-    assert response.status_code == 413
+    assert response.status_code == 413, response.content.decode()
     assert json.loads(response.content)["error"].startswith("Le fichier dépasse 20 Mo")
     assert body.pos < 30 * 1024 * 1024
     assert not Work.objects.exists() and stored_files(work_storage) == []
@@ -196,26 +194,9 @@ async def test_a_200_mb_declared_upload_is_refused_before_its_body_is_read():
 
 
 @pytest.fixture
-def people(loan, teacher, other_teacher, outsider, apadhe):
-    from cartable.organisation.models import Department
-
-    family = make_user("famille")
-    RoleGrant.objects.create(user=family, role=RoleGrant.Role.FAMILY, loan=loan)
-    staff = make_user("soignant")
-    RoleGrant.objects.create(user=staff, role=RoleGrant.Role.HOSPITAL_STAFF, loan=loan)
-    department = Department.objects.first()
-    school = loan.school_class.school
-    school.department = department
-    school.save()
-    coordinator = make_user("coord")
-    RoleGrant.objects.create(
-        user=coordinator, role=RoleGrant.Role.DEPARTMENT, department=department
-    )
-    other = Department.objects.exclude(pk=department.pk).first()
-    other_coordinator = make_user("autre.coord")
-    RoleGrant.objects.create(
-        user=other_coordinator, role=RoleGrant.Role.DEPARTMENT, department=other
-    )
+def people(
+    teacher, apadhe, coordinator, other_teacher, outsider, family, hospital_staff, other_coordinator
+):
     return {
         "teacher": teacher,
         "apadhe": apadhe,
@@ -223,7 +204,7 @@ def people(loan, teacher, other_teacher, outsider, apadhe):
         "other_teacher": other_teacher,
         "outsider": outsider,
         "family": family,
-        "hospital_staff": staff,
+        "hospital_staff": hospital_staff,
         "other_coordinator": other_coordinator,
     }
 
@@ -232,7 +213,7 @@ def client_of(person):
     return force_login(Client(), person)
 
 
-def test_outsiders_get_404_and_no_name(people, work, pupil_client, academies):
+def test_outsiders_get_404_and_no_name(people, work, pupil_client):
     page = WorkFile.objects.get(work=work, role="page", index=1)
     addresses = [
         f"/prets/{work.loan_id}/travail/",
@@ -262,7 +243,7 @@ def test_outsiders_get_404_and_no_name(people, work, pupil_client, academies):
         assert teacher.get(f"/travail/{work.pk}/fichier/{slug}").status_code == 404, slug
 
 
-def test_who_may_hand_out_return_and_correct(people, work, pupil_client, loan, academies):
+def test_who_may_hand_out_return_and_correct(people, work, pupil_client, loan):
     strokes = json.dumps([{"page": 1, "colour": "#1d4ed8", "width": 4, "points": [[0.1, 0.2]]}])
     for role in ("coordinator", "other_teacher", "outsider", "family", "hospital_staff"):
         client = client_of(people[role])
