@@ -37,6 +37,8 @@ const SEND_ENCODINGS = {
 };
 // Relayed messages a page may listen to, each dispatched as an event of the same name.
 const RELAYED = ['hand', 'floor', 'cue', 'chat', 'reaction', 'pause', 'economy', 'quality'];
+// Server messages a page may listen to the same way (cartable/schoolwork's 'work').
+RELAYED.push('work');
 // Data channels the class opens, in this order, after the transceivers (docs/protocol.md,
 // "Peer-to-peer messages"): reliable and ordered.
 export const DATA_CHANNELS = ['view', 'stills'];

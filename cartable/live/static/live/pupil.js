@@ -98,6 +98,9 @@ async function join() {
     }
     link = new LiveLink({ url: liveUrl(loanId, 'pupil'), side: 'pupil' });
     window.cartableLink = link; // a handle for diagnostics and tests; holds no secret
+    link.addEventListener('work', ({ detail }) =>
+      document.dispatchEvent(new CustomEvent('cartable:work', { detail })),
+    ); // the folder « Travail » (cartable/schoolwork) hears the live link
     wire(link);
     await link.setMicrophone(microphone);
     await link.connect();

@@ -203,6 +203,12 @@ export class WorkViewer {
   }
 
   layout() {
+    // At zoom 1 the whole page fits in the frame; zooming widens the sheet, the frame scrolls.
+    const info = this.work && this.work.pages[this.page - 1];
+    const aspect = info ? info.width / info.height : 0.7;
+    const frameWidth = this.frame.clientWidth || 600;
+    const maxHeight = Math.max(200, window.innerHeight * 0.72);
+    this.sheet.style.width = `${Math.floor(Math.min(frameWidth, maxHeight * aspect) * this.zoom)}px`;
     const width = this.image.clientWidth || 1;
     const height = this.image.clientHeight || 1;
     const ratio = window.devicePixelRatio || 1;
@@ -248,7 +254,6 @@ export class WorkViewer {
 
   setZoom(zoom) {
     this.zoom = Math.min(4, Math.max(1, zoom));
-    this.sheet.style.width = `${this.zoom * 100}%`;
     this.layout();
   }
 
