@@ -38,9 +38,10 @@ def draw_line(page, scope: str):
           return image && image.complete && image.naturalWidth > 0 && ink.width > 50;
         }}"""
     )
-    ink = page.locator(f"{scope} .page-ink")
-    ink.scroll_into_view_if_needed()
-    box = ink.bounding_box()
+    page.evaluate(
+        f"document.querySelector('{scope} .page-ink').scrollIntoView({{block: 'center'}})"
+    )
+    box = page.locator(f"{scope} .page-ink").bounding_box()
     x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3
     page.mouse.move(x, y)
     page.mouse.down()
@@ -114,8 +115,12 @@ def test_work_set_for_later_shows_on_the_tablet_outside_a_lesson(
     asgi_server, new_page, loan, teacher
 ):
     from cartable.schoolwork.services import work_create
+    from tests.live.wsclient import on_server
 
-    work_create(
+    # Made inside the server, as its view would (its live event leaves from its own loop).
+    on_server(
+        asgi_server,
+        work_create,
         loan=loan,
         by_user=teacher,
         kind="set",

@@ -123,6 +123,7 @@ export class WorkViewer {
     this.frame.addEventListener('keydown', (event) => this.onKey(event));
     this.image.addEventListener('load', () => this.layout());
     window.addEventListener('resize', () => this.layout());
+    if (window.ResizeObserver) new ResizeObserver(() => this.layout()).observe(this.frame);
   }
 
   buildForm() {
