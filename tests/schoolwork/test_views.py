@@ -374,3 +374,9 @@ def test_each_open_by_staff_is_audited_the_pupils_own_is_not(work, teacher_clien
     assert entries.count() == before + 2
     assert {entry.action for entry in entries} == {"view"}
     assert all("Fractions" not in entry.detail for entry in entries)
+
+
+def test_the_apadhe_teacher_finds_the_folder_from_their_home_page(apadhe, loan, work):
+    home = force_login(Client(), apadhe).get("/")
+    assert home.status_code == 200
+    assert f'href="/prets/{loan.pk}/travail/"' in home.content.decode()
