@@ -108,7 +108,8 @@ def prepare(data: bytes, *, source: str | None = None) -> Prepared:
     if kind == PDF:
         return pdf_prepare(data, source="pdf")
     if kind in IMAGES:
-        return Prepared(source=source or "image", pages=[image_page(data)])
+        long_side = settings.SCHOOLWORK["PAGE_LONG_SIDE"]
+        return Prepared(source=source or "image", pages=[image_page(data, long_side)])
     if kind in OFFICE or (kind == "application/zip" and _looks_like_office(data)):
         return pdf_prepare(office_to_pdf(data), source="office")
     raise Refused(NOT_ALLOWED)
@@ -162,13 +163,13 @@ def _flatten(image: Image.Image) -> Image.Image:
 def encode_jpeg(image: Image.Image) -> bytes:
     """A fresh JPEG: no EXIF, no XMP, no ICC profile, no comment."""
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    image.save(out, "JPEG", quality=JPEG_QUALITY)
     return out.getvalue()
 
 
 def image_page(data: bytes, long_side: int = PHOTO_LONG_SIDE) -> Page:
     image = _flatten(_open_image(data))
-    image.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
+    image.thumbnail((long_side, long_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
     clean = Image.new("RGB", image.size)  # pixels only: nothing of the file travels on
     clean.paste(image)
     return Page(encode_jpeg(clean), clean.width, clean.height)
@@ -201,8 +202,10 @@ def pdf_check(data: bytes) -> int:
     return count
 
 
-def pdf_pages(data: bytes, long_side: int | None = None) -> list[Page]:
-    """Each page rendered to a JPEG (long side ``PAGE_LONG_SIDE``), with its text."""
+def pdf_pages(data: bytes, long_side: int | None = None, render: int | None = None) -> list[Page]:
+    """Each page's size on the tablet (long side ``PAGE_LONG_SIDE``) and its text; the
+    image of pages up to ``render`` (all when None) rendered to a JPEG, the others left
+    empty (``data=b""``) for ``render_page`` to make when first asked for."""
     import pypdfium2 as pdfium
 
     long_side = long_side or settings.SCHOOLWORK["PAGE_LONG_SIDE"]
@@ -212,17 +215,21 @@ def pdf_pages(data: bytes, long_side: int | None = None) -> list[Page]:
     except pdfium.PdfiumError:
         raise Refused(CORRUPT_PDF) from None
     try:
-        for page in document:
+        for number, page in enumerate(document, start=1):
             width, height = page.get_size()
             if width <= 0 or height <= 0:
                 raise Refused(CORRUPT_PDF)
             scale = long_side / max(width, height)
-            image = page.render(scale=scale).to_pil().convert("RGB")
             textpage = page.get_textpage()
             text = " ".join(textpage.get_text_range().split())
             textpage.close()
+            if render is None or number <= render:
+                image = page.render(scale=scale).to_pil().convert("RGB")
+                pages.append(Page(encode_jpeg(image), image.width, image.height, text[:20000]))
+            else:
+                size = (max(1, round(width * scale)), max(1, round(height * scale)))
+                pages.append(Page(b"", size[0], size[1], text[:20000]))
             page.close()
-            pages.append(Page(encode_jpeg(image), image.width, image.height, text[:20000]))
     except pdfium.PdfiumError:
         raise Refused(CORRUPT_PDF) from None
     finally:
@@ -230,9 +237,27 @@ def pdf_pages(data: bytes, long_side: int | None = None) -> list[Page]:
     return pages
 
 
+def render_page(data: bytes, number: int, long_side: int | None = None) -> bytes:
+    """Page ``number`` (from 1) of a checked PDF, as a JPEG."""
+    import pypdfium2 as pdfium
+
+    long_side = long_side or settings.SCHOOLWORK["PAGE_LONG_SIDE"]
+    document = pdfium.PdfDocument(data)
+    try:
+        page = document[number - 1]
+        width, height = page.get_size()
+        image = page.render(scale=long_side / max(width, height)).to_pil().convert("RGB")
+        page.close()
+    finally:
+        document.close()
+    return encode_jpeg(image)
+
+
 def pdf_prepare(data: bytes, *, source: str) -> Prepared:
+    """The first page is rendered at once, so the tablet shows it without waiting for the
+    others; each other page is rendered when first asked for (``render_page``)."""
     pdf_check(data)
-    return Prepared(source=source, pages=pdf_pages(data), original=data)
+    return Prepared(source=source, pages=pdf_pages(data, render=1), original=data)
 
 
 # Office -----------------------------------------------------------------------------------

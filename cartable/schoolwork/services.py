@@ -132,6 +132,17 @@ def work_create(
         if prepared.original is not None:
             files.add(work, WorkFile.Role.ORIGINAL, 1, prepared.original, "application/pdf")
         for number, page in enumerate(prepared.pages, start=1):
+            if not page.data:  # rendered when first asked for (page_file)
+                WorkFile.objects.create(
+                    work=work,
+                    role=WorkFile.Role.PAGE,
+                    index=number,
+                    content_type="image/jpeg",
+                    width=page.width,
+                    height=page.height,
+                    text=page.text,
+                )
+                continue
             files.add(
                 work,
                 WorkFile.Role.PAGE,
@@ -199,6 +210,28 @@ def work_correct(*, work: Work, strokes: str, comment: str) -> Work:
     return locked
 
 
+def page_file(row: WorkFile) -> WorkFile:
+    """``row`` with its image: a PDF's page after the first is rendered from the checked
+    original the first time someone asks for it (once, under a row lock)."""
+    if row.file:
+        return row
+
+    def step(files: _Files) -> WorkFile:
+        locked = WorkFile.objects.select_for_update().get(pk=row.pk)
+        if locked.file:
+            return locked
+        original = WorkFile.objects.get(work_id=locked.work_id, role=WorkFile.Role.ORIGINAL)
+        with original.file.open("rb") as handle:
+            data = content.render_page(handle.read(), locked.index)
+        locked.file.save("f.jpg", ContentFile(data), save=False)
+        files.names.append(locked.file.name)
+        locked.size = len(data)
+        locked.save(update_fields=["file", "size"])
+        return locked
+
+    return _atomic(step)
+
+
 # Flattened PDF -----------------------------------------------------------------------------
 
 
@@ -207,6 +240,7 @@ def flattened_pdf(work: Work) -> bytes:
     images = []
     strokes = [*work.pupil_strokes, *work.teacher_strokes]
     for row in work.files.filter(role=WorkFile.Role.PAGE).order_by("index"):
+        row = page_file(row)
         with row.file.open("rb") as handle:
             image = Image.open(io.BytesIO(handle.read())).convert("RGB")
         draw = ImageDraw.Draw(image)

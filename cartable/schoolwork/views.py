@@ -253,6 +253,8 @@ def work_file(request: HttpRequest, work_id: int, slug: str) -> FileResponse:
     row = work.files.filter(role=role, index=int(number or 1)).first()
     if row is None:
         raise Http404
+    if row.role == WorkFile.Role.PAGE:
+        row = services.page_file(row)
     response = FileResponse(row.file.open("rb"), content_type=row.content_type)
     # No file name, ever; private to this browser.
     response["Content-Disposition"] = "inline"

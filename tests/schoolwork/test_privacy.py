@@ -35,14 +35,14 @@ def test_the_purge_deletes_work_past_its_period_with_its_files(
     running = make_loan()
     for loan in (old, recent, running):
         work_create(loan=loan, kind="handed_out", title="Fiche", data=make_pdf(2))
-    assert len(stored_files(work_storage)) == 9
+    assert len(stored_files(work_storage)) == 6  # each PDF and its first page
     with django_capture_on_commit_callbacks(execute=True):
         out = StringIO()
         call_command("purge", stdout=out)
     assert "Travail de l'élève" in out.getvalue()
     assert set(Work.objects.values_list("loan_id", flat=True)) == {recent.pk, running.pk}
     assert WorkFile.objects.count() == 6
-    assert len(stored_files(work_storage)) == 6
+    assert len(stored_files(work_storage)) == 4
     # A second run finds nothing left to do.
     with django_capture_on_commit_callbacks(execute=True):
         call_command("purge", stdout=StringIO())

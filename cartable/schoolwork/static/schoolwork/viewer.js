@@ -201,6 +201,10 @@ export class WorkViewer {
     this.next.disabled = page === count;
     this.text.textContent = info.text || "Cette page n'a pas de texte lisible (une image ou un scan).";
     this.layout();
+    // The next page is asked for now (the server renders it the first time), so turning
+    // the page shows it at once.
+    const following = this.work.pages[page];
+    if (following) new Image().src = following.url;
   }
 
   layout() {
