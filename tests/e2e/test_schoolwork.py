@@ -10,7 +10,7 @@ import re
 import pytest
 
 from cartable.schoolwork.models import Work
-from tests.schoolwork.conftest import make_pdf
+from tests.schoolwork.conftest import make_jpeg, make_pdf
 
 from .conftest import assert_accessible
 from .helpers import open_station, pair_tablet
@@ -83,11 +83,16 @@ def test_a_pdf_handed_out_drawn_on_returned_and_annotated_back(lesson, loan, tmp
     draw_line(pupil, "#work-overlay")
     assert pupil.evaluate(INK_PIXELS) > 0
     pupil.get_by_label("Ma réponse").fill("3/4")
+    # A photo of the work on paper, from the tablet's camera (a file input with capture).
+    paper = tmp_path / "papier.jpg"
+    paper.write_bytes(make_jpeg((1200, 900), exif=True))
+    pupil.get_by_label("Photographier mon travail sur papier").set_input_files(str(paper))
     pupil.get_by_role("button", name="Rendre mon travail").click()
     pupil.locator("#work-overlay .work-status").filter(has_text="Ton travail est rendu").wait_for()
     work = Work.objects.get(loan=loan)
     wait_until(lambda: Work.objects.get(pk=work.pk).state == "returned")
     assert Work.objects.get(pk=work.pk).pupil_strokes[0]["page"] == 2
+    assert Work.objects.get(pk=work.pk).files.filter(role="photo").count() == 1
 
     # The station hears it; the teacher opens it with the keyboard and sees the stroke.
     station.locator("#work-station-status").filter(has_text="Travail rendu par l'élève").wait_for()
@@ -100,6 +105,7 @@ def test_a_pdf_handed_out_drawn_on_returned_and_annotated_back(lesson, loan, tmp
     station.locator("#work-station-open .page-label").filter(has_text="Page 2 sur 3").wait_for()
     wait_until(lambda: station.evaluate(INK_PIXELS) > 0)
     assert "3/4" in station.locator("#work-station-open .work-answer").inner_text()
+    station.locator("#work-station-open .work-photo").wait_for()
     assert_accessible(station)
     draw_line(station, "#work-station-open")
     station.get_by_label("Remarque pour l'élève").fill("Bien !")
