@@ -15,10 +15,12 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from cartable.accounts.websocket import SecondFactorGuard  # noqa: E402
 from cartable.live.routing import websocket_urlpatterns  # noqa: E402
+from cartable.schoolwork.uploads import BodyLimit  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # An over-long upload to the folder « Travail » is refused before it is read.
+        "http": BodyLimit(django_asgi_app),
         # Browsers send their page's Origin: a WebSocket opened from another site is refused,
         # so a page elsewhere cannot ride on a paired tablet's cookie.
         "websocket": AllowedHostsOriginValidator(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -115,6 +116,8 @@ INSTALLED_APPS = [
     "cartable.privacy",
     "cartable.evaluation",
     "cartable.surveys",
+    # schoolwork: documents handed out to the pupil and their work given back.
+    "cartable.schoolwork",
 ]
 
 MIDDLEWARE = [
@@ -382,6 +385,56 @@ PRIVACY = {
     # Its coordinator is told as soon as the planned end has passed (cartable notify_overdue).
     "OVERDUE_GRACE_DAYS": env_positive("PRIVACY_OVERDUE_GRACE_DAYS", 30),
 }
+
+# Schoolwork (cartable/schoolwork): documents handed out to the pupil, their work given
+# back. Files go through Django's storage API, alias "schoolwork": local files under
+# CARTABLE_VAR_DIR/schoolwork by default, an S3-compatible object store when
+# SCHOOLWORK_S3_BUCKET is set (django-storages; see docs/deploy.md). Never a public URL:
+# every file is served by a view that checks the loan's members on each request.
+SCHOOLWORK = {
+    # One uploaded file at most (the request is refused before it is read).
+    "MAX_UPLOAD_BYTES": env_positive("SCHOOLWORK_MAX_UPLOAD_MB", 20) * 1024 * 1024,
+    # A PDF of more pages is refused (a "page bomb").
+    "MAX_PAGES": env_positive("SCHOOLWORK_MAX_PAGES", 60),
+    # An image declaring more pixels is refused before it is decoded (a decompression bomb).
+    "MAX_IMAGE_PIXELS": env_positive("SCHOOLWORK_MAX_IMAGE_MEGAPIXELS", 40) * 1_000_000,
+    # Pages are rendered for the tablet with this long side, in pixels.
+    "PAGE_LONG_SIDE": env_positive("SCHOOLWORK_PAGE_LONG_SIDE", 1600),
+    # Documents and returned work are kept this many days after the loan's end, then purged.
+    "RETENTION_DAYS": env_positive("SCHOOLWORK_RETENTION_DAYS", 30),
+    # LibreOffice, to convert ODF and Office documents to PDF; optional (empty: refused).
+    "SOFFICE": env("SCHOOLWORK_SOFFICE", "") or shutil.which("soffice") or "",
+}
+FILE_UPLOAD_HANDLERS = [
+    "cartable.schoolwork.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+if env("SCHOOLWORK_S3_BUCKET"):
+    STORAGES["schoolwork"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("SCHOOLWORK_S3_BUCKET"),
+            "endpoint_url": env("SCHOOLWORK_S3_ENDPOINT_URL") or None,
+            "region_name": env("SCHOOLWORK_S3_REGION") or None,
+            "access_key": env("SCHOOLWORK_S3_ACCESS_KEY_ID") or None,
+            "secret_key": env("SCHOOLWORK_S3_SECRET_ACCESS_KEY") or None,
+            "location": env("SCHOOLWORK_S3_PREFIX", "schoolwork") or "",
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    STORAGES["schoolwork"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env("SCHOOLWORK_DIR", str(VAR_DIR / "schoolwork")),
+            "base_url": None,
+            "directory_permissions_mode": 0o700,
+            "file_permissions_mode": 0o600,
+        },
+    }
 
 # Surveys (cartable/surveys): questionnaires at the end of each loan (and halfway through
 # long ones), sent daily by `cartable send_surveys`.

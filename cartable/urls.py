@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("cartable.consent.urls")),
     path("", include("cartable.evaluation.urls")),
     path("", include("cartable.surveys.urls")),
+    path("", include("cartable.schoolwork.urls")),
     path("api/", api.urls),
     # The source of the running version, for every user (GNU AGPL v3, section 13).
     path("code-source/", core_views.source, name="source"),

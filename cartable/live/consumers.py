@@ -594,6 +594,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
             {"type": "session_ended", "session": event["session_id"], "reason": event["reason"]}
         )
 
+    async def work_changed(self, event):
+        # To every greeted connection of the loan, in a lesson or not (cartable/schoolwork).
+        notice = protocol.WorkNotice(
+            type="work", work=event["work_id"], change=event["change"], state=event["state"]
+        )
+        await self.send_json(notice.model_dump())
+
     async def credential_revoked(self, event):
         if self.device is not None and self.device.pk == event["credential_id"]:
             await self._fail("revoked", "This device is no longer paired.", CLOSE_REVOKED)

@@ -20,6 +20,8 @@ EVENT_FIELDS = {
     "session.started": {"session_id"},
     "session.ended": {"session_id", "reason"},
     "credential.revoked": {"credential_id"},
+    # cartable/schoolwork: a document handed out, work returned or corrected.
+    "work.changed": {"work_id", "change", "state"},
 }
 
 

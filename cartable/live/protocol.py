@@ -209,6 +209,19 @@ class KitMask(_Message):
     zone: Zone | None
 
 
+WORK_CHANGES = ("handed_out", "returned", "corrected")
+
+
+class WorkNotice(_Message):
+    """Server message: a document was handed out, returned or corrected (the files go over
+    HTTPS, never here; the pages fetch the work by its id). Checked before it is sent."""
+
+    type: Literal["work"]
+    work: int = Field(ge=1)
+    change: Literal[WORK_CHANGES]
+    state: Literal["todo", "returned", "corrected"]
+
+
 # The client messages, written once: the union the parser validates and CLIENT_TYPES are
 # both derived from this list (each model's ``type`` literal).
 CLIENT_MESSAGES = (
@@ -231,6 +244,7 @@ CLIENT_MESSAGES = (
     KitMask,
 )
 ClientMessage = Annotated[Union[CLIENT_MESSAGES], Field(discriminator="type")]  # noqa: UP007
+
 _adapter = TypeAdapter(ClientMessage)
 CLIENT_TYPES = tuple(
     literal
@@ -315,6 +329,7 @@ SERVER_TYPES = (
     "kit_state",
     "kit_mask",
     "kit_presence",
+    "work",
     "pong",
     "error",
 )

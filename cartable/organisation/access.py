@@ -56,6 +56,10 @@ class Action(StrEnum):
     CONSENT_MANAGE = "consent.manage"  # record the authorisations a loan needs before lessons
     CONSENT_TEACHER = "consent.teacher"  # a teacher records their own agreement for a loan
     SURVEY_REVIEW = "surveys.review"  # approve or reject the free texts of survey answers
+    WORK_VIEW = "schoolwork.view"  # see a loan's folder « Travail » and open its files
+    WORK_HAND_OUT = "schoolwork.hand_out"  # hand a document out to the pupil, set work
+    WORK_CORRECT = "schoolwork.correct"  # annotate the pupil's returned work, hand it back
+    WORK_RETURN = "schoolwork.return"  # the pupil gives their work back (their tablet only)
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,19 @@ RULES: dict[Action, dict[str, tuple[str, ...]]] = {
     # The free texts of the surveys (cartable/surveys) answered within a département reach
     # reports once its coordinator has approved them.
     Action.SURVEY_REVIEW: {"department": (Role.DEPARTMENT,)},
+    # The loan's folder « Travail » (cartable/schoolwork): its members only. The family sees
+    # it through the pupil's tablet (a device action, below), never with their account.
+    Action.WORK_VIEW: {"loan": (Role.TEACHER, Role.APADHE_TEACHER, Role.DEPARTMENT)},
+    Action.WORK_HAND_OUT: {"loan": (Role.TEACHER, Role.APADHE_TEACHER)},
+    Action.WORK_CORRECT: {"loan": (Role.TEACHER, Role.APADHE_TEACHER)},
+}
+# What a device may do on a loan, by its kind: a kit's class station on the kit's loans, a
+# paired tablet on its own loan. A device is never a person: it has nothing else.
+DEVICE_ACTIONS: dict[str, frozenset[Action]] = {
+    "class_station": frozenset(
+        {Action.LIVE_CLASS_STATION, Action.WORK_VIEW, Action.WORK_HAND_OUT, Action.WORK_CORRECT}
+    ),
+    "pupil_tablet": frozenset({Action.LIVE_PUPIL, Action.WORK_VIEW, Action.WORK_RETURN}),
 }
 # Actions on no object in particular: which roles give them (holding one anywhere is enough).
 GLOBAL_RULES: dict[Action, tuple[str, ...]] = {
@@ -138,8 +155,14 @@ GLOBAL_RULES: dict[Action, tuple[str, ...]] = {
 }
 # Who may invite whom. The invitation's scope must lie within the inviter's own scope.
 INVITABLE: dict[str, tuple[str, ...]] = {
-    Role.DEPARTMENT: (Role.TEACHER, Role.SCHOOL_HEAD, Role.HOSPITAL_STAFF),
-    Role.ACADEMY: (Role.TEACHER, Role.SCHOOL_HEAD, Role.HOSPITAL_STAFF, Role.DEPARTMENT),
+    Role.DEPARTMENT: (Role.TEACHER, Role.SCHOOL_HEAD, Role.HOSPITAL_STAFF, Role.APADHE_TEACHER),
+    Role.ACADEMY: (
+        Role.TEACHER,
+        Role.SCHOOL_HEAD,
+        Role.HOSPITAL_STAFF,
+        Role.APADHE_TEACHER,
+        Role.DEPARTMENT,
+    ),
     Role.ADMIN: tuple(Role),
 }
 
@@ -272,9 +295,10 @@ def _scope(actor: Actor, action: Action, level: str) -> Q | None:
         # A kit's class station runs the class side of the kit's loans; a paired tablet is
         # the pupil side of its own loan. A device is never a person: it has nothing else.
         device_scope = None
-        if action is Action.LIVE_CLASS_STATION and device.kind == "class_station":
+        allowed = DEVICE_ACTIONS.get(device.kind, frozenset())
+        if action in allowed and device.kind == "class_station":
             device_scope = Q(kit_id=device.kit_id)
-        elif action is Action.LIVE_PUPIL and device.kind == "pupil_tablet":
+        elif action in allowed and device.kind == "pupil_tablet":
             device_scope = Q(pk=device.loan_id)
         if device_scope is not None:
             scope = device_scope if scope is None else scope | device_scope
@@ -314,20 +338,17 @@ def can(actor: Actor, action: Action, obj=None) -> bool:
     if not level or obj.pk is None:
         return False
     device = _live_device(actor)
-    if level == "loan" and device is not None:
-        # Decided without a query: the signalling consumer asks this for every connection.
-        if (
-            action is Action.LIVE_PUPIL
-            and device.kind == "pupil_tablet"
-            and device.loan_id == obj.pk
-        ):
-            return True
-        if (
-            action is Action.LIVE_CLASS_STATION
-            and device.kind == "class_station"
-            and device.kit_id == obj.kit_id
-        ):
-            return True
+    # Decided without a query: the signalling consumer asks this for every connection.
+    if (
+        level == "loan"
+        and device is not None
+        and action in DEVICE_ACTIONS.get(device.kind, frozenset())
+        and (
+            (device.kind == "pupil_tablet" and device.loan_id == obj.pk)
+            or (device.kind == "class_station" and device.kit_id == obj.kit_id)
+        )
+    ):
+        return True
     scope = _person_scope(actor, action, level)
     if scope is None:
         return False

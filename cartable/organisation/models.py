@@ -181,6 +181,8 @@ class Role(models.TextChoices):
     TEACHER = "teacher", "Enseignant"
     HOSPITAL_STAFF = "hospital_staff", "Personnel hospitalier"
     FAMILY = "family", "Famille"
+    # The hospital or home teacher (APADHE) who helps the pupil during the loan.
+    APADHE_TEACHER = "apadhe_teacher", "Enseignant APADHE (de l'élève)"
     FLEET = "fleet", "Équipe parc et assistance"
     DPO = "dpo", "Délégué à la protection des données"
     ADMIN = "admin", "Administrateur"
@@ -196,6 +198,7 @@ ROLE_SCOPE: dict[str, str | None] = {
     Role.TEACHER: "school_class",
     Role.HOSPITAL_STAFF: "loan",  # the loan of the pupil they look after
     Role.FAMILY: "loan",  # the loan of their child
+    Role.APADHE_TEACHER: "loan",  # the loan of the pupil they teach at hospital or home
     Role.FLEET: None,
     Role.DPO: None,
     Role.ADMIN: None,

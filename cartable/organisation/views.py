@@ -115,6 +115,14 @@ def home(request: HttpRequest) -> HttpResponse:
                 .select_related("pupil", "school_class__school", "kit")
                 .order_by("-starts_on")
             )
+    if Role.APADHE_TEACHER in grants:
+        # The APADHE teacher's loans: their way into each pupil's folder « Travail ».
+        context["apadhe_loans"] = (
+            loans_for(actor, Action.WORK_VIEW)
+            .filter(pk__in=grants[Role.APADHE_TEACHER])
+            .select_related("pupil", "school_class__school")
+            .order_by("-starts_on")
+        )
     if Role.FLEET in grants:
         context["kit_loans"] = selectors.kit_tracking(actor)
     context.update(

@@ -139,7 +139,7 @@ def declarations() -> list[Declaration]:
             recipients="la personne ; les coordonnateurs et administrateurs qui invitent",
             legal_basis=PUBLIC_INTEREST,
             retention=f"avec le compte ; les rôles sur un prêt (famille, personnel "
-            f"hospitalier) : jusqu'à {after_loan.replace('dernière ', '')}",
+            f"hospitalier, enseignant APADHE) : jusqu'à {after_loan.replace('dernière ', '')}",
             end=DELETE,
             purge=purge.role_grants,
         ),
@@ -251,6 +251,28 @@ def declarations() -> list[Declaration]:
                 f"({forgotten})",
                 end=DELETE,
                 purge=purge.consent_records,
+            )
+        )
+    if apps.is_installed("cartable.schoolwork"):
+        from cartable.schoolwork.services import purge as schoolwork_purge
+
+        work_days = settings.SCHOOLWORK["RETENTION_DAYS"]
+        items.append(
+            Declaration(
+                key="schoolwork",
+                title="Travail de l'élève (dossier « Travail »)",
+                models="schoolwork.Work, schoolwork.WorkFile (et leurs fichiers)",
+                purpose="Donner à l'élève les documents de sa classe et recevoir son travail",
+                data="documents distribués (PDF vérifiés, images ré-encodées sans "
+                "métadonnées, pages rendues en images, leur texte), traits dessinés par "
+                "l'élève et par l'enseignant, réponse tapée, photos du travail sur papier, "
+                "dates, état",
+                recipients="enseignants de la classe, enseignant APADHE du prêt, "
+                "coordonnateur du département, l'élève (sa tablette)",
+                legal_basis=PUBLIC_INTEREST,
+                retention=f"{work_days} jours après la fin du prêt ({forgotten})",
+                end=f"{DELETE} (fichiers compris)",
+                purge=schoolwork_purge,
             )
         )
     if apps.is_installed("cartable.surveys"):

@@ -204,6 +204,11 @@ def pupil_export(pupil: Pupil) -> dict:
                 ],
                 "séances en direct": sessions,
                 "autorisations": records,
+                **(
+                    {"travail": _schoolwork_export(loan)}
+                    if apps.is_installed("cartable.schoolwork")
+                    else {}
+                ),
             }
         )
     return {
@@ -222,6 +227,12 @@ def pupil_export(pupil: Pupil) -> dict:
             "les messages de la discussion (jamais enregistrés)",
         ],
     }
+
+
+def _schoolwork_export(loan: Loan) -> list[dict]:
+    from cartable.schoolwork.services import loan_export
+
+    return loan_export(loan)
 
 
 # Pseudonymise and erase -------------------------------------------------------------------

@@ -44,6 +44,6 @@ def test_try_again_is_the_consumers():
 def test_relayed_messages_are_the_servers():
     # link.js handles media itself; every other relayed message a page can receive is
     # dispatched as an event. kit_mask goes only to the kit's agent (cartable_kit), and the
-    # station also hears the server's own kit_presence ("Kit mode").
-    pages_receive = set(protocol.RELAYED) - {"media", "kit_mask"} | {"kit_presence"}
+    # pages also hear the server's own kit_presence ("Kit mode") and work (schoolwork).
+    pages_receive = set(protocol.RELAYED) - {"media", "kit_mask"} | {"kit_presence", "work"}
     assert set(js_constant("RELAYED")) == pages_receive

@@ -83,6 +83,18 @@ def _device(world) -> int:
     )[0].pk
 
 
+def _work(world) -> int:
+    """The id of a work handed out on the loan (a small photo, made the first time)."""
+    from cartable.schoolwork.models import Work
+    from cartable.schoolwork.services import work_create
+    from tests.schoolwork.conftest import make_jpeg
+
+    work = Work.objects.filter(loan=world["loan"]).first()
+    if work is None:
+        work = work_create(loan=world["loan"], kind="handed_out", title="Fiche", data=make_jpeg())
+    return work.pk
+
+
 # The second-factor pages send someone who needs no code (everyone here: none of these
 # accounts is staff) back on their way; an anonymous visitor goes to sign in.
 TABLE: dict[str, Entry] = {
@@ -315,6 +327,41 @@ TABLE: dict[str, Entry] = {
             ),
         )
     },
+    # The folder « Travail » (cartable/schoolwork): the class's teachers and the
+    # département's coordinator (and the loan's APADHE teacher, the kit's class station and
+    # the pupil's tablet: tests/schoolwork); the family sees it only on the pupil's tablet.
+    "prets/<int:loan_id>/travail/": Entry(
+        lambda w: f"/prets/{w['loan'].pk}/travail/",
+        statuses(404, anonymous=SIGN_IN, teacher=200, coordinator=200),
+    ),
+    "prets/<int:loan_id>/travail/liste.json": Entry(
+        lambda w: f"/prets/{w['loan'].pk}/travail/liste.json",
+        statuses(404, teacher=200, coordinator=200),
+    ),
+    "eleve/travail/": Entry(fixed("/eleve/travail/"), statuses(302)),  # no tablet: pairing
+    "travail/<int:work_id>/": Entry(
+        lambda w: f"/travail/{_work(w)}/", statuses(404, teacher=200, coordinator=200)
+    ),
+    "travail/<int:work_id>/voir/": Entry(
+        lambda w: f"/travail/{_work(w)}/voir/",
+        statuses(404, anonymous=SIGN_IN, teacher=200, coordinator=200),
+    ),
+    "travail/<int:work_id>/fichier/<str:slug>": Entry(
+        lambda w: f"/travail/{_work(w)}/fichier/page-1",
+        statuses(404, teacher=200, coordinator=200),
+    ),
+    "travail/<int:work_id>/annote.pdf": Entry(
+        lambda w: f"/travail/{_work(w)}/annote.pdf",
+        statuses(404, teacher=200, coordinator=200),
+    ),
+    # Handing out, returning and correcting are POST only (tests/schoolwork: who may).
+    "prets/<int:loan_id>/travail/envoyer/": Entry(
+        lambda w: f"/prets/{w['loan'].pk}/travail/envoyer/", statuses(405)
+    ),
+    "travail/<int:work_id>/rendre/": Entry(lambda w: f"/travail/{_work(w)}/rendre/", statuses(405)),
+    "travail/<int:work_id>/corriger/": Entry(
+        lambda w: f"/travail/{_work(w)}/corriger/", statuses(405)
+    ),
     # Surveys (cartable/surveys): the questionnaire is opened by its one-time link, with
     # no account (an unknown link: 404 with a French message); the review of free texts is
     # for the départements' coordinators; decisions are POST only.

@@ -290,7 +290,12 @@ def test_a_coordinator_invites_teachers_heads_and_hospital_staff_in_their_depart
     people, loan, elsewhere
 ):
     act = actor(people, "coordinator")
-    assert invitable_roles(act) == [Role.SCHOOL_HEAD, Role.TEACHER, Role.HOSPITAL_STAFF]
+    assert invitable_roles(act) == [
+        Role.SCHOOL_HEAD,
+        Role.TEACHER,
+        Role.HOSPITAL_STAFF,
+        Role.APADHE_TEACHER,
+    ]
     assert may_grant(act, Role.TEACHER, loan.school_class)
     assert may_grant(act, Role.SCHOOL_HEAD, loan.school_class.school)
     assert may_grant(act, Role.HOSPITAL_STAFF, loan)

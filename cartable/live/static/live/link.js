@@ -42,7 +42,8 @@ const SEND_ENCODINGS = {
   audio: { priority: 'high', networkPriority: 'high' },
 };
 // Relayed messages a page may listen to, each dispatched as an event of the same name.
-const RELAYED = ['hand', 'floor', 'cue', 'chat', 'reaction', 'pause', 'economy', 'quality', 'kit_state', 'kit_presence'];
+// (kit_presence and the schoolwork's 'work' are the server's own, heard the same way.)
+const RELAYED = ['hand', 'floor', 'cue', 'chat', 'reaction', 'pause', 'economy', 'quality', 'kit_state', 'kit_presence', 'work'];
 // Data channels the class opens, in this order, after the transceivers (docs/protocol.md,
 // "Peer-to-peer messages"): reliable and ordered.
 export const DATA_CHANNELS = ['view', 'stills'];

@@ -103,6 +103,9 @@ async function join() {
   const current = new LiveLink({ url: liveUrl(loanId, 'pupil'), side: 'pupil' });
   link = current;
   window.cartableLink = current; // a handle for diagnostics and tests; holds no secret
+  current.addEventListener('work', ({ detail }) =>
+    document.dispatchEvent(new CustomEvent('cartable:work', { detail })),
+  ); // the folder « Travail » (cartable/schoolwork) hears the live link
   wire(current);
   openMicrophone().then(async (track) => {
     if (link !== current) {

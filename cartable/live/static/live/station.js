@@ -48,6 +48,9 @@ const SENT = { width: { max: 1280 }, height: { max: 720 } };
 
 const link = new LiveLink({ url: liveUrl(loanId, 'class'), side: 'class' });
 window.cartableLink = link; // a handle for diagnostics and tests; holds no secret
+link.addEventListener('work', ({ detail }) =>
+  document.dispatchEvent(new CustomEvent('cartable:work', { detail })),
+); // the folder « Travail » (cartable/schoolwork) hears the live link
 /** @type {{board: MediaStreamTrack|null, class: MediaStreamTrack|null, audio: MediaStreamTrack|null}} */
 let local = { board: null, class: null, audio: null };
 /** The cameras at full resolution, never sent as they are. @type {MediaStreamTrack[]} */
