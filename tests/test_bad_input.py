@@ -31,11 +31,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from cartable.fleet.models import Device, DeviceCredential
+from cartable.fleet.models import Device, DeviceCommand, DeviceCredential
 from cartable.fleet.services import credential_issue
 from cartable.organisation.models import Pupil, School, SchoolClass
+from cartable.schoolwork.services import work_create
 
 from .conftest import force_login
+from .schoolwork.conftest import make_pdf, work_storage  # noqa: F401 (a fixture)
 
 NUL = "\x00"
 OVERSIZE = "x" * 140_000  # over the csv module's 131,072 and every max_length
@@ -50,6 +52,7 @@ FILES = {
     "deep": DEEP_JSON.encode(),
     "wrong_type": PNG,
 }
+PDF = make_pdf(2)
 JSON_VALUE = {"nul": f"a{NUL}b", "oversize": OVERSIZE, "deep": None, "wrong_type": {"a": [1]}}
 
 
@@ -65,6 +68,7 @@ class Reach:
 
 
 LOAN = ("loan_id",)
+WORK = ("work_id",)
 REACH: dict[str, Reach] = {
     "home": Reach("teacher", get=("classe",)),
     "login": Reach(None, get=("next",)),
@@ -148,6 +152,22 @@ REACH: dict[str, Reach] = {
         "ministry", get=("annee", "academie", "departement", "format"), form_page=None
     ),
     "api:api-root": Reach(None, form_page=None),
+    "api:command_result": Reach(
+        "device", kwargs=("command_id",), form_page=None, json=("ok", "message")
+    ),
+    "fleet:device_command": Reach("fleet", kwargs=("device_id",), form_page="fleet:kit"),
+    "schoolwork:folder": Reach("teacher", kwargs=LOAN, form_page=None),
+    "schoolwork:folder_json": Reach("teacher", kwargs=LOAN, form_page=None),
+    "schoolwork:hand_out": Reach(
+        "teacher", kwargs=LOAN, form_page="schoolwork:folder", files=("file",)
+    ),
+    "schoolwork:pupil_folder": Reach("pupil_device", form_page=None),
+    "schoolwork:work": Reach("teacher", kwargs=WORK, form_page=None),
+    "schoolwork:viewer": Reach("teacher", kwargs=WORK, form_page=None),
+    "schoolwork:file": Reach("teacher", kwargs=(*WORK, "slug"), form_page=None),
+    "schoolwork:flattened": Reach("teacher", kwargs=WORK, form_page=None),
+    "schoolwork:give_back": Reach("pupil_device", kwargs=WORK, form_page=None, files=("photo",)),
+    "schoolwork:correct": Reach("teacher", kwargs=WORK, form_page=None),
     "source": Reach(None, form_page=None),
     "source_archive": Reach(None, form_page=None, note="the archive: no input"),
     "source_licence": Reach(None, form_page=None),
@@ -215,10 +235,16 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture
-def world(loan, department, teacher, coordinator, fleet, dpo, ministry, administrator):
+def world(request, loan, department, teacher, coordinator, fleet, dpo, ministry, administrator):
     device = Device.objects.create(kit=loan.kit, kind=Device.Kind.CLASS_BOX, serial="BOX-BAD-1")
     _, device_token = credential_issue(kind=DeviceCredential.Kind.KIT_DEVICE, device=device)
+    request.getfixturevalue("work_storage")  # schoolwork files in a temporary folder
+    command = DeviceCommand.objects.create(device=device, kind=DeviceCommand.Kind.RESTART)
+    work = work_create(loan=loan, by_user=teacher, kind="handed_out", title="Fiche", data=PDF)
     return {
+        "work_id": work.pk,
+        "slug": "page-1",
+        "command_id": command.pk,
         "loan_id": loan.pk,
         "kit_id": loan.kit_id,
         "device_id": device.pk,

@@ -73,6 +73,12 @@ def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
 
         text = message or "Requête invalide."
         return JsonResponse({"code": "bad_request", "message": text}, status=400)
+    accept = request.headers.get("Accept", "")
+    if "application/json" in accept and "text/html" not in accept:
+        # A page's own fetch (the folder « Travail »): its error, as its views answer them.
+        from django.http import JsonResponse
+
+        return JsonResponse({"error": message or "Requête invalide."}, status=400)
     return render(request, "400.html", {"message": message}, status=400)
 
 

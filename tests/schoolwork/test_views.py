@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
+from cartable.core.errors import NUL_REFUSED
 from cartable.fleet.services import credential_issue
 from cartable.privacy.models import AuditEntry
 from cartable.schoolwork.models import Work, WorkFile
@@ -82,10 +83,14 @@ def test_the_html_form_shows_the_refusal(teacher_client, loan):
 
 
 def test_bad_form_fields_are_refused(teacher_client, loan):
-    for fields in ({"title": "a\x00b"}, {"title": "x" * 500}, {"due_on": "pas une date"}):
+    for fields in ({"title": "x" * 500}, {"due_on": "pas une date"}):
         response = hand_out(teacher_client, loan, make_jpeg(), "photo.jpg", **fields)
         assert response.status_code == 400, fields
         assert response.json()["error"].startswith("Le formulaire contient une erreur")
+    # A NUL is refused before the view (core.middleware), in JSON for the page's fetch.
+    response = hand_out(teacher_client, loan, make_jpeg(), "photo.jpg", title="a\x00b")
+    assert response.status_code == 400
+    assert response.json()["error"] == NUL_REFUSED
     assert not Work.objects.exists()
 
 
@@ -337,8 +342,11 @@ def test_bad_strokes_are_refused(work, pupil_client, teacher_client, case):
         (pupil_client, f"/travail/{work.pk}/rendre/"),
         (teacher_client, f"/travail/{work.pk}/corriger/"),
     ):
-        response = client.post(address, {"strokes": BAD_STROKES[case]})
+        response = client.post(address, {"strokes": BAD_STROKES[case]}, **JSON)
         assert response.status_code == 400, (case, address)
+        if case == "nul":  # refused before the view (core.middleware)
+            assert response.json()["error"] == NUL_REFUSED
+            continue
         assert (
             response.json()["error"]
             == "Le dessin envoyé n'est pas lisible : il n'a pas été enregistré."
