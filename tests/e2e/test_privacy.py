@@ -89,3 +89,28 @@ def test_every_page_loads_only_from_its_own_origin(new_page, asgi_server, loan, 
     assert requests
     foreign = [url for url in requests if not url.startswith(f"{asgi_server.url}/")]
     assert foreign == []
+
+
+def test_error_pages_are_french_accessible_and_kept_out_of_caches(new_page, asgi_server, dpo):
+    page = new_page()
+    for path, status, words in [
+        ("/page-qui-n-existe-pas/", 404, "introuvable"),
+        ("/connexion/?next=%00", 400, "Caractère nul"),
+    ]:
+        response = page.goto(f"{asgi_server.url}{path}")
+        assert response.status == status, path
+        assert page.locator("html").get_attribute("lang") == "fr"
+        assert words.lower() in page.locator("main").inner_text().lower(), path
+        assert "camera=()" in response.headers.get("permissions-policy", "")
+        assert_accessible(page)
+    sign_in(page, asgi_server, dpo)
+    for path, status in [
+        (f"/confidentialite/droits/eleves/{10**9}/", 404),
+        ("/confidentialite/journal/?page=%00", 400),
+        ("/confidentialite/droits/", 200),
+    ]:
+        response = page.goto(f"{asgi_server.url}{path}")
+        assert response.status == status, path
+        cache = response.headers.get("cache-control", "")
+        assert "private" in cache and "no-store" in cache, path
+        assert_accessible(page)
