@@ -271,7 +271,7 @@ def test_a_redis_restart_during_a_lesson_is_survived(server, redis, new_page, lo
     )
     station.locator("#station[data-pupil=connected]").wait_for(state="attached")
     station.get_by_label("Écrire un message").fill("Toujours là ?")
-    station.get_by_role("button", name="Envoyer").click()
+    station.get_by_role("button", name="Envoyer", exact=True).click()
     pupil.get_by_role("log").get_by_text("Toujours là ?").wait_for()
     assert rising(pupil, "board")
     station.get_by_role("button", name="Terminer la séance").click()

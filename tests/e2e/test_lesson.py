@@ -84,7 +84,7 @@ def test_raise_hand_give_floor_cues_chat_and_reactions(lesson, loan):
     station_log.get_by_text("Bonjour la classe").wait_for()
     assert station_log.locator("li time").first.inner_text()
     station.get_by_label("Écrire un message").fill("Bonjour Léa, on commence")
-    station.get_by_role("button", name="Envoyer").click()
+    station.get_by_role("button", name="Envoyer", exact=True).click()
     pupil.get_by_role("log").get_by_text("on commence").wait_for()
     pupil.get_by_role("button", name="Bravo").click()
     station_log.get_by_text("👏 Bravo").wait_for()
@@ -127,7 +127,7 @@ def test_media_keeps_flowing_through_a_server_restart(lesson, asgi_server):
         wait_until(lambda page=page: said(page, "Connexion rétablie."), timeout=15)
     assert_accessible(pupil)
     station.get_by_label("Écrire un message").fill("Toujours là ?")
-    station.get_by_role("button", name="Envoyer").click()
+    station.get_by_role("button", name="Envoyer", exact=True).click()
     pupil.get_by_role("log").get_by_text("Toujours là ?").wait_for()
     assert rising(pupil, "board")
 

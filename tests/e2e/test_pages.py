@@ -96,12 +96,12 @@ def test_pupil_page_works_with_the_keyboard_alone(asgi_server, new_page, loan, t
     assert ring["outline"] != "none" and ring["width"] >= 2
     pupil.keyboard.press("Enter")
     pupil.locator("#pupil[data-state=waiting]").wait_for(state="attached")
-    assert "En attente" in pupil.get_by_role("status").inner_text()
+    assert "En attente" in pupil.locator("#live-status").inner_text()
 
     focus(pupil, "mic")
     pupil.keyboard.press("Space")
     assert pupil.locator("#mic").get_attribute("aria-pressed") == "false"
-    assert pupil.get_by_role("status").inner_text() == "Micro coupé."
+    assert pupil.locator("#live-status").inner_text() == "Micro coupé."
     focus(pupil, "camera")
     pupil.keyboard.press("Enter")
     pupil.locator("#camera[aria-pressed=true]").wait_for(state="attached")
@@ -123,10 +123,10 @@ def test_class_station_works_with_the_keyboard_alone(asgi_server, new_page, loan
     assert ring["outline"] != "none" and ring["width"] >= 2
     station.keyboard.press("Enter")
     station.locator("#station[data-state=live]").wait_for(state="attached")
-    assert "Séance démarrée" in station.get_by_role("status").inner_text()
+    assert "Séance démarrée" in station.locator("#live-status").inner_text()
     assert_accessible(station)
     focus(station, "end")
     station.keyboard.press("Enter")
     station.locator("#station[data-state=idle]").wait_for(state="attached")
     assert station.evaluate("document.activeElement.id") == "start"
-    assert "Séance terminée" in station.get_by_role("status").inner_text()
+    assert "Séance terminée" in station.locator("#live-status").inner_text()

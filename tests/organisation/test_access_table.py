@@ -106,6 +106,14 @@ TABLE: dict[str, Entry] = {
     "api/devices/enrol": Entry(fixed("/api/devices/enrol"), statuses(405)),
     "api/devices/heartbeat": Entry(fixed("/api/devices/heartbeat"), statuses(405)),
     "api/devices/me": Entry(fixed("/api/devices/me"), statuses(401)),
+    # A kit agent's command result, and the fleet page's command to it: POST only (who may
+    # post them: tests/kit/test_enrol_heartbeat.py, tests/kit/test_fleet_kit_page.py).
+    "api/devices/commands/<command_id>/result": Entry(
+        fixed("/api/devices/commands/1/result"), statuses(405)
+    ),
+    "parc/appareils/<int:device_id>/commande/": Entry(
+        lambda w: f"/parc/appareils/{_device(w)}/commande/", statuses(405)
+    ),
     # The indicators for the ministry (cartable/evaluation/api.py): a person's session (an
     # anonymous visitor 401), figures of their widest scope; no figures to see: 404.
     "api/evaluation/indicators": Entry(
