@@ -96,7 +96,8 @@ def test_pupil_page_works_with_the_keyboard_alone(asgi_server, new_page, loan, t
     assert ring["outline"] != "none" and ring["width"] >= 2
     pupil.keyboard.press("Enter")
     pupil.locator("#pupil[data-state=waiting]").wait_for(state="attached")
-    assert "En attente" in pupil.locator("#live-status").inner_text()
+    # « Connexion à la classe… », then « En attente de la classe… » once connected.
+    pupil.locator("#live-status").filter(has_text="En attente").wait_for()
 
     focus(pupil, "mic")
     pupil.keyboard.press("Space")

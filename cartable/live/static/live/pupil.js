@@ -32,6 +32,9 @@ let link = null;
 let microphone = null;
 let camera = null;
 let micOn = true;
+// The microphone is being opened (join): the button already works, and its choice holds
+// when the track comes.
+let micPending = false;
 let live = false;
 let classPresent = false;
 let large = 'board';
@@ -58,7 +61,8 @@ function render() {
   const connected = joined && live && classPresent;
   waiting.hidden = !joined || connected;
   root.dataset.state = !joined ? 'out' : connected ? 'live' : 'waiting';
-  setToggle(micButton, micOn && Boolean(microphone), micOn && microphone ? 'activé' : 'coupé');
+  const micUsable = Boolean(microphone) || micPending;
+  setToggle(micButton, micOn && micUsable, micOn && micUsable ? 'activé' : 'coupé');
   setToggle(cameraButton, Boolean(camera), camera ? 'activée' : 'coupée');
   selfView.hidden = !camera;
   handButton.setAttribute('aria-pressed', String(handRaised));
@@ -107,13 +111,21 @@ async function join() {
     document.dispatchEvent(new CustomEvent('cartable:work', { detail })),
   ); // the folder « Travail » (cartable/schoolwork) hears the live link
   wire(current);
+  announce('Connexion à la classe…');
+  micOn = true;
+  micPending = true;
   openMicrophone().then(async (track) => {
     if (link !== current) {
       stopAll([track]); // left (or could not join) meanwhile
+      if (!link) {
+        micPending = false;
+        render();
+      }
       return;
     }
+    micPending = false;
     microphone = track;
-    micOn = true;
+    if (track) track.enabled = micOn; // the pupil may have muted it while it opened
     if (!track) announce('Le micro n’est pas disponible. Tu peux quand même suivre la classe.');
     await current.setMicrophone(track);
     announceMedia();
@@ -253,9 +265,9 @@ leaveButton.addEventListener('click', () => {
 });
 
 micButton.addEventListener('click', () => {
-  if (!microphone) return;
+  if (!microphone && !micPending) return;
   micOn = !micOn;
-  microphone.enabled = micOn;
+  if (microphone) microphone.enabled = micOn;
   announce(micOn ? 'Micro activé.' : 'Micro coupé.');
   announceMedia();
   render();
