@@ -149,3 +149,8 @@ def test_work_set_for_later_shows_on_the_tablet_outside_a_lesson(
     sign_in(folder, asgi_server, teacher, f"/prets/{loan.pk}/travail/")
     folder.locator("#work-list").wait_for()
     assert_accessible(folder)
+    # The stand-alone viewer the folder opens: axe clean with its document shown.
+    work = Work.objects.get(loan=loan, title="Pour jeudi")
+    folder.goto(f"{asgi_server.url}/travail/{work.pk}/voir/")
+    folder.locator("#work-viewer .page-label").filter(has_text="Page 1 sur 1").wait_for()
+    assert_accessible(folder)
