@@ -67,6 +67,38 @@ class SilenceTrack(AudioStreamTrack):
     """The microphone in tests (and when none is plugged): silence, paced."""
 
 
+class Speaker:
+    """Plays an audio track on an ALSA output device through PyAV, frame by frame as it
+    arrives: a sound card is the only output, no file is ever opened."""
+
+    def __init__(self, device: str):
+        import av
+
+        self.output = av.open(device, mode="w", format="alsa")
+        self.stream = self.output.add_stream("pcm_s16le")
+        self.task: asyncio.Task | None = None
+
+    def start(self, track) -> None:
+        self.task = asyncio.ensure_future(self._play(track))
+
+    async def _play(self, track) -> None:
+        try:
+            while True:
+                frame = await track.recv()
+                for packet in self.stream.encode(frame):
+                    self.output.mux(packet)
+        except Exception:  # the track ended (MediaStreamError) or the device went away
+            return
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+        with contextlib.suppress(Exception):
+            self.output.close()
+
+
 class AudioSink:
     """Where the pupil's voice goes in tests: frames counted, their loudness kept."""
 
@@ -543,13 +575,10 @@ class KitLink:
     async def play(self, track):
         """The pupil's voice on the kit's speaker (ALSA's default output, through PyAV);
         played as it arrives, never written anywhere."""
-        from aiortc.contrib.media import MediaRecorder
-
         device = self.options.extra.get("speaker", "default")
         try:
-            speaker = MediaRecorder(device, format="alsa")
-            speaker.addTrack(track)
-            await speaker.start()
+            speaker = Speaker(device)
+            speaker.start(track)
             self.speaker = speaker
         except Exception as exc:
             log.warning("no speaker (%s): the pupil's voice is not played", exc)
